@@ -1,0 +1,47 @@
+"""Who is calling: a bearer token (API) or the web session (pages), as an engine ``Actor``."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import request, session
+
+from api.deps import database
+from engine import users
+from engine.access import Actor
+from engine.errors import Forbidden, Unauthenticated
+
+
+def current_actor() -> Actor:
+    """The authenticated actor of this request.
+
+    :raise Unauthenticated: no valid bearer token (and no web session).
+    """
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    with database().unit_of_work() as uow:
+        if scheme.lower() == "bearer" and token.strip():
+            actor = users.by_token(uow, token.strip())
+            if actor is not None:
+                return actor
+        elif not header and session.get("login"):
+            actor = users.by_login(uow, session["login"])
+            if actor is not None:
+                return actor
+    raise Unauthenticated("Потрібен дійсний токен: заголовок Authorization: Bearer <токен>")
+
+
+def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """View decorator: authenticate, check one of ``roles`` (any role if none), pass ``actor``."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            actor = current_actor()
+            if roles and not actor.has(*roles):
+                raise Forbidden(f"Потрібна одна з ролей: {', '.join(roles)}")
+            return view(*args, actor=actor, **kwargs)
+
+        return wrapper
+
+    return decorator

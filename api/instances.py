@@ -1,0 +1,87 @@
+"""Cases (process instances): register, list, read, history, cancel."""
+
+from flask_smorest import Blueprint
+
+from api.auth import require
+from api.deps import operation
+from api.presenters import instance_body
+from api.schemas import CancelSchema, HistorySchema, InstanceListArgs, InstanceSchema, StartInstanceSchema, page_of
+from engine import audit, cases, queries, views
+from engine.access import Actor
+
+bp = Blueprint("instances", __name__, description="Справи (екземпляри процесів)")
+InstancePage = page_of(InstanceSchema, "InstancePage")
+
+
+@bp.route("/process-instances", methods=["POST"])
+@require()
+@bp.arguments(StartInstanceSchema)
+@bp.response(201, InstanceSchema)
+def new(body: dict, actor: Actor):
+    """Register a case from its start form"""
+    with operation() as (uow, ctx):
+        instance = cases.start_case(uow, actor, ctx, body["process_key"], body["data"], body.get("received_at"))
+        result = instance_body(uow, ctx, actor, instance, record_read=False)
+        uow.commit()
+    return result
+
+
+@bp.route("/process-instances")
+@require()
+@bp.arguments(InstanceListArgs, location="query")
+@bp.response(200, InstancePage)
+def index(args: dict, actor: Actor):
+    """Cases the caller may see; filters process_key, status, sla"""
+    with operation() as (uow, ctx):
+        page = queries.list_instances(
+            uow, actor, ctx.now(), process_key=args.get("process_key"), status=args.get("status"),
+            sla=args.get("sla"), page=args["page"], per_page=args["per_page"],
+        )
+        items = [
+            views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], ctx.now(),
+                                ctx.calendar, with_data=False)
+            for i in page.items
+        ]
+    return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
+
+
+@bp.route("/process-instances/<int:instance_id>")
+@require()
+@bp.response(200, InstanceSchema)
+def get(instance_id: int, actor: Actor):
+    """A case with its data, open steps, timers and SLA (the read is audited)"""
+    with operation() as (uow, ctx):
+        result = instance_body(uow, ctx, actor, queries.get_instance(uow, actor, instance_id))
+        uow.commit()
+    return result
+
+
+@bp.route("/process-instances/<int:instance_id>/history")
+@require()
+@bp.response(200, HistorySchema)
+def history(instance_id: int, actor: Actor):
+    """The case's audit events: who, what, when, data changed"""
+    with operation() as (uow, ctx):
+        instance = queries.get_instance(uow, actor, instance_id)
+        instance_body(uow, ctx, actor, instance)
+        events = audit.history(uow, instance_id)
+        items = [
+            {"id": e.id, "event": e.event, "actor": e.actor, "at": e.at.astimezone(ctx.calendar.tz).isoformat(),
+             "task_id": e.task_id, "data": e.data}
+            for e in events
+        ]
+        uow.commit()
+    return {"items": items, "total": len(items)}
+
+
+@bp.route("/process-instances/<int:instance_id>/cancel", methods=["POST"])
+@require("manager", "admin")
+@bp.arguments(CancelSchema)
+@bp.response(200, InstanceSchema)
+def cancel(body: dict, instance_id: int, actor: Actor):
+    """Cancel a running case with a reason"""
+    with operation() as (uow, ctx):
+        instance = cases.cancel_case(uow, actor, ctx, instance_id, body["reason"])
+        result = instance_body(uow, ctx, actor, instance, record_read=False)
+        uow.commit()
+    return result

@@ -1,0 +1,35 @@
+"""Turning engine rows into the API's dicts, with the access rules applied."""
+
+from typing import Any
+
+from engine import audit, queries, views
+from engine.access import Actor
+from engine.context import Context
+from engine.errors import Forbidden
+from engine.models import Instance, Task
+from engine.store import UnitOfWork
+
+
+def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instance, record_read: bool = True) -> dict[str, Any]:
+    """The case as its viewer may see it; a read of personal data goes to the audit log."""
+    if not queries.can_see(uow, actor, instance):
+        raise Forbidden("Справа доступна лише ролям, залученим до неї, та керівництву")
+    if record_read:
+        audit.record(uow, "case_viewed", actor.login, ctx.now(), instance.id)
+    return views.instance_view(
+        instance, queries.definition_of(uow, instance), queries.open_tasks(uow, instance.id),
+        queries.waiting_timers(uow, instance.id), ctx.now(), ctx.calendar,
+    )
+
+
+def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False) -> dict[str, Any]:
+    instance = uow.session.get(Instance, task.instance_id)
+    form = None
+    if with_form and instance is not None:
+        form = queries.definition_of(uow, instance).forms.get(task.element_id)
+    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form)
+
+
+def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task]) -> list[dict[str, Any]]:
+    numbers = queries.numbers_of(uow, {t.instance_id for t in tasks})
+    return [views.task_view(t, ctx.now(), ctx.calendar, numbers.get(t.instance_id)) for t in tasks]

@@ -1,0 +1,195 @@
+"""Marshmallow schemas of the API's bodies and query strings (the OpenAPI document is built from them)."""
+
+from marshmallow import Schema, fields, validate
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True)
+    database = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    login = fields.String()
+    name = fields.String()
+    roles = fields.List(fields.String())
+
+
+class PageArgs(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+def page_of(item: type[Schema] | Schema, name: str) -> type[Schema]:
+    """A paginated list schema ``{items, total, page, per_page}`` of ``item``."""
+    return Schema.from_dict(
+        {"items": fields.List(fields.Nested(item)), "total": fields.Integer(), "page": fields.Integer(),
+         "per_page": fields.Integer()},
+        name=name,
+    )
+
+
+class ParticipantSchema(Schema):
+    role = fields.String()
+    action = fields.String()
+
+
+class StepSchema(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    lane = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    action = fields.String(allow_none=True)
+    participants = fields.List(fields.Nested(ParticipantSchema))
+    days = fields.Integer(allow_none=True)
+    days_min = fields.Integer(allow_none=True)
+    calendar = fields.String()
+    from_ = fields.String(data_key="from", attribute="from")
+    deadline = fields.String(allow_none=True)
+    crisis_days = fields.Integer(allow_none=True)
+
+
+class DefinitionSummarySchema(Schema):
+    key = fields.String()
+    name = fields.String()
+    version = fields.Integer()
+    target_days = fields.Integer(allow_none=True)
+    legal_days = fields.Integer(allow_none=True)
+    deployed_at = fields.String()
+    deployed_by = fields.String(allow_none=True)
+
+
+class DefinitionSchema(DefinitionSummarySchema):
+    start_form = fields.Dict()
+    forms = fields.Dict()
+    steps = fields.List(fields.Nested(StepSchema))
+    versions = fields.List(fields.Integer())
+
+
+class DeployedSchema(Schema):
+    key = fields.String()
+    version = fields.Integer()
+    created = fields.Boolean()
+
+
+class ValidationResultSchema(Schema):
+    valid = fields.Boolean()
+    key = fields.String(allow_none=True)
+    steps = fields.List(fields.Nested(StepSchema))
+
+
+class DefinitionArgs(Schema):
+    version = fields.Integer(validate=validate.Range(min=1))
+
+
+class TaskSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    instance_number = fields.String(allow_none=True)
+    process_key = fields.String()
+    element_id = fields.String()
+    name = fields.String()
+    lane = fields.String(allow_none=True)
+    role = fields.String()
+    action = fields.String()
+    participants = fields.List(fields.Nested(ParticipantSchema))
+    state = fields.String()
+    assignee = fields.String(allow_none=True)
+    created_at = fields.String()
+    due_at = fields.String(allow_none=True)
+    due_date = fields.String(allow_none=True)
+    sla_status = fields.String()
+    completed_at = fields.String(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    inputs = fields.Dict()
+    data = fields.Dict(allow_none=True)
+    form = fields.Dict(allow_none=True)
+
+
+class TaskListArgs(PageArgs):
+    state = fields.String(load_default="ready", validate=validate.OneOf(["ready", "completed", "cancelled", "all"]))
+    role = fields.String()
+    instance_id = fields.Integer()
+    process_key = fields.String()
+    sla_status = fields.String(validate=validate.OneOf(["on_track", "at_risk", "overdue"]))
+    mine = fields.Boolean(load_default=False)
+    all = fields.Boolean(load_default=False, metadata={"description": "усі видимі завдання, не лише ті, що можна виконати"})
+
+
+class CompleteSchema(Schema):
+    data = fields.Dict(load_default=dict)
+
+
+class SlaPairSchema(Schema):
+    target = fields.String()
+    legal = fields.String()
+
+
+class WaitingSchema(Schema):
+    element_id = fields.String()
+    name = fields.String()
+    fires_at = fields.String()
+
+
+class InstanceSchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    process_key = fields.String()
+    process_name = fields.String()
+    version = fields.Integer()
+    status = fields.String()
+    received_at = fields.String()
+    target_date = fields.String(allow_none=True)
+    legal_date = fields.String(allow_none=True)
+    forecast_date = fields.String(allow_none=True)
+    sla = fields.Nested(SlaPairSchema)
+    open_tasks = fields.List(fields.Nested(TaskSchema))
+    waiting = fields.List(fields.Nested(WaitingSchema))
+    created_at = fields.String()
+    created_by = fields.String(allow_none=True)
+    completed_at = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+
+
+class CompletedSchema(Schema):
+    task = fields.Nested(TaskSchema)
+    instance = fields.Nested(InstanceSchema)
+
+
+class StartInstanceSchema(Schema):
+    process_key = fields.String(required=True, validate=validate.Length(min=1))
+    data = fields.Dict(required=True)
+    received_at = fields.AwareDateTime(allow_none=True)
+
+
+class InstanceListArgs(PageArgs):
+    process_key = fields.String()
+    status = fields.String(validate=validate.OneOf(["running", "completed", "returned", "cancelled"]))
+    sla = fields.String(validate=validate.OneOf(["on_track", "at_risk", "breached"]))
+
+
+class CancelSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    event = fields.String()
+    actor = fields.String(allow_none=True)
+    at = fields.String()
+    task_id = fields.Integer(allow_none=True)
+    data = fields.Dict()
+
+
+class HistorySchema(Schema):
+    items = fields.List(fields.Nested(AuditEventSchema))
+    total = fields.Integer()
+
+
+class ClockSchema(Schema):
+    now = fields.AwareDateTime(required=True)
+
+
+class TickSchema(Schema):
+    cases = fields.Integer()
+    timers_fired = fields.Integer()
+    now = fields.String()

@@ -1,0 +1,76 @@
+"""Tasks: the work list, a task with its form, claim, unclaim, complete."""
+
+from flask_smorest import Blueprint
+
+from api.auth import require
+from api.deps import operation
+from api.presenters import instance_body, task_body, task_list_body
+from api.schemas import CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of
+from engine import cases, queries
+from engine.access import Actor
+
+bp = Blueprint("tasks", __name__, description="Завдання")
+TaskPage = page_of(TaskSchema, "TaskPage")
+
+
+@bp.route("/tasks")
+@require()
+@bp.arguments(TaskListArgs, location="query")
+@bp.response(200, TaskPage)
+def index(args: dict, actor: Actor):
+    """Tasks; by default the ready ones the caller may act on"""
+    with operation() as (uow, ctx):
+        page = queries.list_tasks(
+            uow, actor, ctx.now(), state=args["state"], role=args.get("role"), instance_id=args.get("instance_id"),
+            process_key=args.get("process_key"), sla_status=args.get("sla_status"), mine=args["mine"],
+            everything=args["all"], page=args["page"], per_page=args["per_page"],
+        )
+        items = task_list_body(uow, ctx, page.items)
+    return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
+
+
+@bp.route("/tasks/<int:task_id>")
+@require()
+@bp.response(200, TaskSchema)
+def get(task_id: int, actor: Actor):
+    """A task with its form (JSON Schema)"""
+    with operation() as (uow, ctx):
+        return task_body(uow, ctx, queries.get_task(uow, actor, task_id), with_form=True)
+
+
+@bp.route("/tasks/<int:task_id>/claim", methods=["POST"])
+@require()
+@bp.response(200, TaskSchema)
+def claim(task_id: int, actor: Actor):
+    """Take the task into one's own work (409 when someone else holds it)"""
+    with operation() as (uow, ctx):
+        queries.get_task(uow, actor, task_id)
+        task = cases.claim(uow, actor, ctx, task_id)
+        uow.commit()
+        return task_body(uow, ctx, task)
+
+
+@bp.route("/tasks/<int:task_id>/unclaim", methods=["POST"])
+@require()
+@bp.response(200, TaskSchema)
+def unclaim(task_id: int, actor: Actor):
+    """Give the task back to the role's queue"""
+    with operation() as (uow, ctx):
+        queries.get_task(uow, actor, task_id)
+        task = cases.unclaim(uow, actor, ctx, task_id)
+        uow.commit()
+        return task_body(uow, ctx, task)
+
+
+@bp.route("/tasks/<int:task_id>/complete", methods=["POST"])
+@require()
+@bp.arguments(CompleteSchema)
+@bp.response(200, CompletedSchema)
+def complete(body: dict, task_id: int, actor: Actor):
+    """Complete the task with its form's data; the case moves on"""
+    with operation() as (uow, ctx):
+        queries.get_task(uow, actor, task_id)
+        task, instance = cases.complete_task(uow, actor, ctx, task_id, body["data"])
+        result = {"task": task_body(uow, ctx, task), "instance": instance_body(uow, ctx, actor, instance, record_read=False)}
+        uow.commit()
+    return result

@@ -1,0 +1,156 @@
+"""The business calendar: Kyiv time, Ukrainian working days and the committee's meeting days.
+
+SPEC §5. Working days are Monday–Friday minus Ukraine's non-working public holidays as the
+``holidays`` package gives them, plus the weekend days it marks as transferred working days;
+a deployment adds its own days off (``extra_holidays``) and working days (``extra_working_days``).
+
+Martial law: ``holidays`` 0.109 follows Law 2136-IX (in force from 2022-03-15), under which
+public holidays are not days off.  ``country_holidays("UA")`` therefore gives, for 2022, only
+1, 3 (observed), 7 January and 7–8 March, and for 2023 onwards (2023–2027 checked) no days
+off at all: while martial law lasts a working day is simply Monday–Friday.  (The package
+keeps the holidays themselves in its ``workday`` category, which we deliberately do not use.)
+Years before 2022 carry the full list, e.g. 24 August 2021 (Independence Day) is a day off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import holidays
+
+#: The service's time zone.
+KYIV = ZoneInfo("Europe/Kyiv")
+
+_END_OF_DAY = time(23, 59, 59)
+_MEETING_TIME = time(9, 0)
+_WEDNESDAY = 2
+
+
+class BusinessCalendar:
+    """Working days, deadlines and meeting days in one time zone (Kyiv unless told)."""
+
+    def __init__(
+        self,
+        tz: ZoneInfo = KYIV,
+        extra_holidays: Iterable[date] = (),
+        extra_working_days: Iterable[date] = (),
+    ) -> None:
+        """Build a calendar; the extra days override the package's rules for those dates."""
+        self.tz = tz
+        self.extra_holidays = frozenset(extra_holidays)
+        self.extra_working_days = frozenset(extra_working_days)
+        clash = self.extra_holidays & self.extra_working_days
+        if clash:
+            days = ", ".join(sorted(d.isoformat() for d in clash))
+            raise ValueError(f"days given both as extra holidays and as extra working days: {days}")
+        self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+        self._lock = threading.Lock()
+
+    def _package_days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """Return (days off, weekend working days) of one year as the package gives them."""
+        cached = self._years.get(year)
+        if cached is None:
+            with self._lock:
+                cached = self._years.get(year)
+                if cached is None:
+                    ua = holidays.country_holidays("UA", years=year)
+                    cached = (frozenset(ua.keys()), frozenset(ua.weekend_workdays))
+                    self._years[year] = cached
+        return cached
+
+    def local_date(self, moment: datetime) -> date:
+        """Return the calendar date of an aware moment in this calendar's time zone."""
+        return self._localize(moment).date()
+
+    def _localize(self, moment: datetime) -> datetime:
+        """Convert an aware datetime to this calendar's zone; refuse naive ones."""
+        if not isinstance(moment, datetime):
+            raise TypeError(f"expected a datetime, got {type(moment).__name__}")
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"naive datetime {moment.isoformat()}: a time zone is required")
+        return moment.astimezone(self.tz)
+
+    def _as_date(self, day: date) -> date:
+        """Accept a date, or an aware datetime taken as its local date."""
+        return self.local_date(day) if isinstance(day, datetime) else day
+
+    def is_working_day(self, day: date) -> bool:
+        """Tell whether ``day`` is a working day."""
+        day = self._as_date(day)
+        if day in self.extra_working_days:
+            return True
+        if day in self.extra_holidays:
+            return False
+        days_off, weekend_workdays = self._package_days(day.year)
+        if day.weekday() >= 5:
+            return day in weekend_workdays
+        return day not in days_off
+
+    def end_of_day(self, day: date) -> datetime:
+        """Return 23:59:59 (microsecond 0) of ``day`` in this calendar's time zone."""
+        return datetime.combine(self._as_date(day), _END_OF_DAY, tzinfo=self.tz)
+
+    def next_working_day(self, day: date) -> date:
+        """Return ``day`` itself if it is a working day, else the next working day."""
+        day = self._as_date(day)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """Return the end of the ``days``-th working day after ``start``'s local date.
+
+        The start day itself does not count; 0 days means the end of the start day, or of
+        the next working day when the start day is not one.
+        """
+        _check_days(days)
+        day = self.local_date(start)
+        if days == 0:
+            return self.end_of_day(self.next_working_day(day))
+        while days:
+            day += timedelta(days=1)
+            if self.is_working_day(day):
+                days -= 1
+        return self.end_of_day(day)
+
+    def add_calendar_days(self, start: datetime, days: int) -> datetime:
+        """Return the end of local date + ``days``, moved to the next working day (ЦК art. 254 p. 5)."""
+        _check_days(days)
+        day = self.local_date(start) + timedelta(days=days)
+        return self.end_of_day(self.next_working_day(day))
+
+    def working_days_between(self, start: date, end: date) -> int:
+        """Count the working days in (start, end]; 0 when ``end`` is not after ``start``."""
+        start, end = self._as_date(start), self._as_date(end)
+        count, day = 0, start + timedelta(days=1)
+        while day <= end:
+            count += self.is_working_day(day)
+            day += timedelta(days=1)
+        return count
+
+    def next_committee_meeting(self, after: date) -> date:
+        """Return the first 1st-or-3rd Wednesday of a month strictly after ``after``."""
+        after = self._as_date(after)
+        year, month = after.year, after.month
+        while True:
+            first = date(year, month, 1)
+            first_wednesday = first + timedelta(days=(_WEDNESDAY - first.weekday()) % 7)
+            for meeting in (first_wednesday, first_wednesday + timedelta(weeks=2)):
+                if meeting > after:
+                    return meeting
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    def committee_meeting_start(self, after: date) -> datetime:
+        """Return 09:00 (this calendar's zone) of the next committee meeting after ``after``."""
+        return datetime.combine(self.next_committee_meeting(after), _MEETING_TIME, tzinfo=self.tz)
+
+
+def _check_days(days: int) -> None:
+    """Refuse a day count that is not a non-negative integer."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise TypeError(f"a number of days must be an integer, got {days!r}")
+    if days < 0:
+        raise ValueError(f"a number of days cannot be negative, got {days}")

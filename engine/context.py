@@ -1,0 +1,47 @@
+"""What every use case is given besides its unit of work: settings, calendar and "now"."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from engine.business_calendar import BusinessCalendar
+from engine.clock import CLOCK_SETTING, Clock, FixedClock, SystemClock, read_controlled_moment
+from engine.config import Settings
+from engine.models import Setting
+from engine.store import UnitOfWork
+
+
+@dataclass
+class Context:
+    """Settings, the business calendar and the clock of one operation."""
+
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    calendar: BusinessCalendar = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calendar = BusinessCalendar(
+            ZoneInfo(self.settings.timezone), self.settings.extra_holidays, self.settings.extra_working_days
+        )
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+
+def resolve_clock(uow: UnitOfWork, settings: Settings) -> Clock:
+    """The controlled clock's moment when enabled and set, else the system clock."""
+    if settings.controlled_clock:
+        row = uow.session.get(Setting, CLOCK_SETTING)
+        moment = read_controlled_moment(row.value if row else None)
+        if moment is not None:
+            return FixedClock(moment)
+    return SystemClock()
+
+
+def set_controlled_clock(uow: UnitOfWork, moment: datetime) -> None:
+    """Store the controlled clock's moment (the API and the worker read it from here)."""
+    row = uow.session.get(Setting, CLOCK_SETTING)
+    if row is None:
+        uow.session.add(Setting(key=CLOCK_SETTING, value=moment.isoformat()))
+    else:
+        row.value = moment.isoformat()

@@ -1,0 +1,60 @@
+"""Form validation: JSON Schema (draft 2020-12) with formats checked, errors by field path."""
+
+from typing import Any
+
+import jsonschema
+from jsonschema import Draft202012Validator
+
+from engine.errors import FieldError, InvalidInput
+
+FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+
+
+def form_errors(schema: dict[str, Any], data: Any) -> list[FieldError]:
+    """Every violation of ``schema`` by ``data``, as JSON-pointer paths with messages."""
+    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    errors = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        errors.append(FieldError(_pointer(error), _message(error)))
+    return errors
+
+
+def validate_form(schema: dict[str, Any], data: Any) -> None:
+    """:raise InvalidInput: with one error per violated field."""
+    if not isinstance(data, dict):
+        raise InvalidInput("Дані форми мають бути об'єктом JSON", [FieldError("/", "Очікується об'єкт")])
+    errors = form_errors(schema, data)
+    if errors:
+        raise InvalidInput("Дані форми не пройшли перевірку", errors)
+
+
+def _pointer(error: jsonschema.ValidationError) -> str:
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else ""
+        path.append(missing)
+    return "/" + "/".join(str(p) for p in path)
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """A Ukrainian message for the common cases, the validator's own text otherwise."""
+    kind = error.validator
+    if kind == "required":
+        return "Обов'язкове поле"
+    if kind == "const":
+        return f"Значення має бути {error.validator_value!r}"
+    if kind in ("enum", "oneOf"):
+        return "Значення не з дозволеного переліку"
+    if kind == "type":
+        return f"Неправильний тип: очікується {error.validator_value}"
+    if kind == "format":
+        return f"Неправильний формат ({error.validator_value})"
+    if kind == "additionalProperties":
+        return f"Зайві поля: {error.message}"
+    if kind in ("minimum", "exclusiveMinimum"):
+        return f"Значення має бути не менше {error.validator_value}"
+    if kind == "minItems":
+        return f"Потрібно щонайменше {error.validator_value} елемент(и)"
+    if kind == "pattern":
+        return "Значення не відповідає формату"
+    return error.message

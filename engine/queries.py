@@ -1,0 +1,179 @@
+"""Read side: task and case lists with filters, straight from the rows (no workflow loaded)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+
+from engine.access import Actor, may_view_case, may_view_task
+from engine.errors import FieldError, InvalidInput, NotFound
+from engine.models import Definition, Instance, Task, Timer
+from engine.store import UnitOfWork
+
+T = TypeVar("T")
+TASK_STATES = ("ready", "completed", "cancelled", "all")
+TASK_SLA = ("on_track", "at_risk", "overdue")
+CASE_STATUSES = ("running", "completed", "returned", "cancelled")
+CASE_SLA = ("on_track", "at_risk", "breached")
+
+
+@dataclass
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        message = f"Допустимі значення: {', '.join(allowed)}"
+        raise InvalidInput(f"Неправильний фільтр {name}", [FieldError(name, message)])
+
+
+def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int) -> Page[Any]:
+    if page < 1 or not 1 <= per_page <= 500:
+        raise InvalidInput("Неправильна сторінка", [FieldError("page", "page ≥ 1, 1 ≤ per_page ≤ 500")])
+    total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    items = list(uow.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    return Page(items, total, page, per_page)
+
+
+def _involves(actor: Actor) -> Any:
+    """SQL: a task row the actor's roles complete or take part in."""
+    roles = sorted(actor.roles)
+    return or_(Task.role.in_(roles), *[Task.participant_roles.like(f"%,{r},%") for r in roles])
+
+
+def task_sla_clause(status: str, now: datetime) -> Any:
+    if status == "overdue":
+        return and_(Task.state == "ready", Task.due_at < now)
+    if status == "at_risk":
+        return and_(Task.state == "ready", Task.at_risk_at <= now, Task.due_at >= now)
+    return and_(Task.state == "ready", or_(Task.due_at.is_(None), Task.at_risk_at > now))
+
+
+def list_tasks(
+    uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
+    instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
+    mine: bool = False, everything: bool = False, page: int = 1, per_page: int = 50,
+) -> Page[Task]:
+    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on."""
+    _choice("state", state, TASK_STATES)
+    _choice("sla_status", sla_status, TASK_SLA)
+    query = select(Task)
+    if state != "all":
+        query = query.where(Task.state == state)
+    if role is not None:
+        query = query.where(Task.role == role)
+    if role is not None or everything:
+        query = query if actor.oversees else query.where(_involves(actor))
+    else:
+        query = query.where(Task.role.in_(sorted(actor.roles)))
+    if mine:
+        query = query.where(Task.assignee == actor.login)
+    if instance_id is not None:
+        query = query.where(Task.instance_id == instance_id)
+    if process_key is not None:
+        query = query.where(Task.process_key == process_key)
+    if sla_status is not None:
+        query = query.where(task_sla_clause(sla_status, now))
+    query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+    return paginate(uow, query, page, per_page)
+
+
+def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
+    """:raise NotFound: no such task, or the actor may not see it (no hint that it exists)."""
+    task = uow.session.get(Task, task_id)
+    if task is None or not may_view_task(actor, task.role, task.participants):
+        raise NotFound(f"Завдання {task_id} не знайдено")
+    return task
+
+
+def involved_roles(uow: UnitOfWork, instance_id: int) -> set[str]:
+    roles: set[str] = set()
+    for role, participants in uow.session.execute(select(Task.role, Task.participants).where(Task.instance_id == instance_id)):
+        roles.add(role)
+        roles.update(p["role"] for p in participants)
+    return roles
+
+
+def get_instance(uow: UnitOfWork, actor: Actor, instance_id: int) -> Instance:
+    """:raise NotFound: no such case. :raise Forbidden: not involved (see :func:`can_see`)."""
+    instance = uow.session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound(f"Справу {instance_id} не знайдено")
+    return instance
+
+
+def can_see(uow: UnitOfWork, actor: Actor, instance: Instance) -> bool:
+    return may_view_case(actor, involved_roles(uow, instance.id), instance.created_by)
+
+
+def list_instances(
+    uow: UnitOfWork, actor: Actor, now: datetime, *, process_key: str | None = None, status: str | None = None,
+    sla: str | None = None, page: int = 1, per_page: int = 50,
+) -> Page[Instance]:
+    """Cases the actor may see, by filter; ``sla`` judges the legal date, then the target."""
+    _choice("status", status, CASE_STATUSES)
+    _choice("sla", sla, CASE_SLA)
+    query = select(Instance)
+    if not actor.oversees:
+        visible = exists().where(Task.instance_id == Instance.id, _involves(actor))
+        query = query.where(or_(visible, Instance.created_by == actor.login))
+    if process_key is not None:
+        query = query.where(Instance.process_key == process_key)
+    if status is not None:
+        query = query.where(Instance.status == status)
+    if sla is not None:
+        query = query.where(case_sla_clause(sla, now))
+    return paginate(uow, query.order_by(Instance.id.desc()), page, per_page)
+
+
+def case_sla_clause(status: str, now: datetime) -> Any:
+    """SQL for a running case's SLA status (NULL dates never match, so no NULL leaks)."""
+    running = Instance.status == "running"
+    breached = or_(_before(Instance.target_due, now), _before(Instance.legal_due, now))
+    late_forecast = or_(_after(Instance.forecast_at, Instance.target_due), _after(Instance.forecast_at, Instance.legal_due))
+    if status == "breached":
+        return and_(running, breached)
+    if status == "at_risk":
+        return and_(running, ~breached, late_forecast)
+    return and_(running, ~breached, ~late_forecast)
+
+
+def _before(column: Any, moment: Any) -> Any:
+    return and_(column.is_not(None), column < moment)
+
+
+def _after(column: Any, other: Any) -> Any:
+    return and_(column.is_not(None), other.is_not(None), column > other)
+
+
+def must_find(value: T | None, message: str) -> T:
+    if value is None:
+        raise NotFound(message)
+    return value
+
+
+def open_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
+    query = select(Task).where(Task.instance_id == instance_id, Task.state == "ready").order_by(Task.id)
+    return list(uow.session.scalars(query))
+
+
+def waiting_timers(uow: UnitOfWork, instance_id: int) -> list[Timer]:
+    query = select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting").order_by(Timer.fires_at)
+    return list(uow.session.scalars(query))
+
+
+def definition_of(uow: UnitOfWork, instance: Instance) -> Definition:
+    return must_find(uow.session.get(Definition, instance.definition_id), "Версію процесу не знайдено")
+
+
+def numbers_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, str]:
+    """Registration numbers of the given cases, in one query."""
+    if not instance_ids:
+        return {}
+    rows = uow.session.execute(select(Instance.id, Instance.number).where(Instance.id.in_(sorted(instance_ids))))
+    return {row.id: row.number for row in rows}

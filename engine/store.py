@@ -1,0 +1,88 @@
+"""The database connection and the unit of work: the only place that commits.
+
+A use case opens ``with db.unit_of_work() as uow:``, works through ``uow.session`` and
+calls ``uow.commit()``; leaving the block without committing rolls everything back.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.errors import Conflict
+
+STALE_MESSAGE = "Справу щойно змінив інший користувач; оновіть сторінку і спробуйте ще раз"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while one writer commits; the busy timeout makes concurrent
+    # writers from several gunicorn workers wait instead of failing at once.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """Create the SQLAlchemy engine for ``url``, preparing a SQLite file's folder."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 15})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return create_engine(url, pool_pre_ping=True)
+
+
+class UnitOfWork:
+    """One transaction. Commit explicitly; anything else rolls back."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def commit(self) -> None:
+        """Commit, turning a lost optimistic-version race into a :class:`Conflict`."""
+        try:
+            self.session.commit()
+        except StaleDataError as err:
+            self.session.rollback()
+            raise Conflict(STALE_MESSAGE) from err
+
+    def flush(self) -> None:
+        try:
+            self.session.flush()
+        except StaleDataError as err:
+            raise Conflict(STALE_MESSAGE) from err
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.session.get_bind().dialect.name == "postgresql"
+
+
+class Database:
+    """The engine and session factory of one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[UnitOfWork]:
+        """Open a transaction; roll back unless the caller committed."""
+        session = self._sessions()
+        try:
+            yield UnitOfWork(session)
+        finally:
+            session.close()  # rolls back what was not committed; loaded rows stay readable
+
+    def dispose(self) -> None:
+        self.engine.dispose()

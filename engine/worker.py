@@ -1,0 +1,60 @@
+"""The worker: fires BPMN timers whose moment has come (committee meetings, escalations).
+
+Each case is handled in its own transaction; on PostgreSQL the due timers are claimed with
+``FOR UPDATE SKIP LOCKED`` so several workers never fire the same timer, and a worker
+killed mid-pass leaves every unfired timer waiting for the next pass.
+"""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from engine import cases
+from engine.config import Settings
+from engine.models import Timer
+from engine.operation import operation
+from engine.store import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PassResult:
+    cases: int = 0
+    timers_fired: int = 0
+
+
+def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
+    """Fire every due timer once; returns what was done."""
+    result = PassResult()
+    with operation(db, settings) as (uow, ctx):
+        due = select(Timer.instance_id).where(Timer.state == "waiting", Timer.fires_at <= ctx.now())
+        instance_ids = sorted(set(uow.session.scalars(due.limit(batch))))
+    for instance_id in instance_ids:
+        with operation(db, settings) as (uow, ctx):
+            locked = select(Timer.id).where(
+                Timer.instance_id == instance_id, Timer.state == "waiting", Timer.fires_at <= ctx.now()
+            )
+            if uow.is_postgres:
+                locked = locked.with_for_update(skip_locked=True)
+            if not uow.session.scalars(locked).first():
+                continue  # another worker has it, or it already fired
+            fired = cases.fire_due_timers(uow, ctx, instance_id)
+            uow.commit()
+        result.cases += 1
+        result.timers_fired += len(fired)
+    return result
+
+
+def run_forever(db: Database, settings: Settings, interval: float = 5.0) -> None:
+    """Run passes until interrupted; one failing case is logged and retried next pass."""
+    while True:
+        try:
+            result = run_pass(db, settings)
+            if result.timers_fired:
+                log.info("worker pass: %s timers fired in %s cases", result.timers_fired, result.cases)
+        except Exception:  # noqa: BLE001 - a worker must outlive one bad pass
+            log.exception("worker pass failed")
+        time.sleep(interval)

@@ -1,0 +1,109 @@
+"""Fixtures: a real database (SQLite file or a PostgreSQL schema of its own), settings,
+deployed diagrams and one user per role.
+
+``MARSHRUT_TEST_BACKEND`` picks the backend (``sqlite`` by default, ``postgresql`` to use
+``MARSHRUT_TEST_POSTGRES_URL``); ``scripts/test`` runs the suite on both.
+"""
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from engine import definitions, migrate, users
+from engine.access import Actor
+from engine.business_calendar import KYIV
+from engine.clock import FixedClock
+from engine.config import PROJECT_ROOT, Settings
+from engine.context import Context, set_controlled_clock
+from engine.models import Base
+from engine.roles import ROLES
+from engine.store import Database
+
+BACKEND = os.environ.get("MARSHRUT_TEST_BACKEND", "sqlite")
+POSTGRES_URL = os.environ.get("MARSHRUT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def kyiv(text_: str) -> datetime:
+    """``"2026-02-02 10:00"`` → that moment in Kyiv."""
+    return datetime.fromisoformat(text_).replace(tzinfo=KYIV)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if BACKEND == "postgresql":
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://"))
+        with admin.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+    else:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'marshrut.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> str:
+    migrate.upgrade(database_url)
+    return database_url
+
+
+@pytest.fixture
+def settings(migrated: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=migrated, controlled_clock=True)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """The database, emptied before each test."""
+    database = Database(settings.database_url)
+    with database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    yield database
+    database.dispose()
+
+
+def set_now(db: Database, moment: datetime) -> None:
+    """Move the controlled clock (as ``PUT /admin/clock`` does)."""
+    with db.unit_of_work() as uow:
+        set_controlled_clock(uow, moment)
+        uow.commit()
+
+
+@pytest.fixture
+def deployed(db: Database, settings: Settings) -> Database:
+    """Every shipped diagram deployed."""
+    paths = sorted(settings.bpmn_dir.glob("*.bpmn"))
+    for bundle in definitions.bundles_from_paths(paths, settings.bpmn_dir, settings.forms_dir):
+        with db.unit_of_work() as uow:
+            definitions.deploy(uow, bundle, "test", kyiv("2026-01-01 09:00"))
+            uow.commit()
+    return db
+
+
+@pytest.fixture
+def actors(db: Database) -> dict[str, Actor]:
+    """One user per role, login = role key; tokens are ``token-<role>``."""
+    result = {}
+    with db.unit_of_work() as uow:
+        for role in ROLES:
+            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}",
+                                             password=f"pw-{role}")
+            result[role] = users.actor_of(user)
+        uow.commit()
+    return result
+
+
+def context_at(settings: Settings, moment: datetime) -> Context:
+    return Context(replace(settings, controlled_clock=True), FixedClock(moment))
+
+
+ROOT = PROJECT_ROOT
