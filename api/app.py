@@ -1,11 +1,17 @@
 """The Flask application factory."""
 
-from flask import Flask
+import swagger_ui_bundle
+from flask import Blueprint, Flask
 from flask_smorest import Api
 
 from api.config import settings_from_env
 from engine.config import Settings
 from engine.store import Database
+
+
+docs_assets = Blueprint(
+    "docs_assets", __name__, static_folder=swagger_ui_bundle.swagger_ui_path, static_url_path="/api/v1/docs/assets"
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -19,12 +25,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        # Swagger UI's files come from the swagger-ui-bundle package, served locally (no CDN).
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
     )
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     api = Api(app)
-    from api import errors, health
+    from api import admin, definitions, errors, health, instances, me, reference, tasks
 
     errors.register(app, api)
-    api.register_blueprint(health.bp, url_prefix="/api/v1")
+    app.register_blueprint(docs_assets)
+    for module in (health, me, definitions, instances, tasks, reference, admin):
+        api.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -162,6 +162,28 @@ def worker_command(once: bool, interval: float) -> None:
     worker.run_forever(env.db, env.settings, interval)
 
 
+@main.command("demo")
+def demo() -> None:
+    """Create demo users (one per role, password «demo») and a few cases at different stages."""
+    from engine import demo as demo_data
+    from engine.config import PROJECT_ROOT
+
+    env = Env()
+    migrate.upgrade(env.settings.database_url)
+    deploy_shipped(env)
+    with operation(env.db, env.settings) as (_uow, ctx):
+        now = ctx.now()
+    created = demo_data.create_users(env.db, env.settings, now)
+    samples = json.loads((PROJECT_ROOT / "reference" / "demo_cases.json").read_text(encoding="utf-8"))
+    made = demo_data.seed_cases(env.db, env.settings, now, samples)
+    click.echo("Користувачі (логін = роль, пароль «demo»):")
+    for login, role, name, token in created:
+        click.echo(f"  {login:16} {name:24} токен: {token}")
+    if not created:
+        click.echo("  (уже існують; токени показуються лише при створенні)")
+    click.echo(f"Справ створено: {len(made)}")
+
+
 @main.group("case")
 def case_group() -> None:
     """Walk cases from the shell."""

@@ -233,9 +233,13 @@ def _sync_timers(
                 escalation=compiled.facts.properties.get(timer.element_id, {}).get("escalation"), fires_at=timer.fires_at, state="waiting",
             ))
     for spiff_id, row in rows.items():
-        if spiff_id not in waiting:
-            row.state, row.fired_at = "fired", now
-            audit.record(uow, "timer_fired", actor, now, instance.id, data={"element_id": row.element_id, "name": row.name})
+        if spiff_id in waiting:
+            continue
+        if not runtime.fired(workflow, spiff_id):
+            row.state = "cancelled"
+            continue
+        row.state, row.fired_at = "fired", now
+        audit.record(uow, "timer_fired", actor, now, instance.id, data={"element_id": row.element_id, "name": row.name})
 
 
 def _withdraw_open(uow: UnitOfWork, instance_id: int, now: datetime) -> None:

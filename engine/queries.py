@@ -177,3 +177,8 @@ def numbers_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, str]:
         return {}
     rows = uow.session.execute(select(Instance.id, Instance.number).where(Instance.id.in_(sorted(instance_ids))))
     return {row.id: row.number for row in rows}
+
+
+def all_due_timers(uow: UnitOfWork, moment: datetime) -> list[Timer]:
+    query = select(Timer).where(Timer.state == "waiting", Timer.fires_at <= moment).order_by(Timer.fires_at)
+    return list(uow.session.scalars(query))

@@ -6,8 +6,10 @@ This is the only module that touches SpiffWorkflow's task objects.
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import workflow_state
@@ -83,6 +85,14 @@ def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
                 str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id, fires_at(value)
             ))
     return timers
+
+
+def fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
+    """Whether a timer that no longer waits fired (rather than being withdrawn)."""
+    try:
+        return workflow.get_task_from_id(UUID(spiff_id)).state == TaskState.COMPLETED
+    except TaskNotFoundException:
+        return False
 
 
 def complete(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine import queries
+from engine import audit, queries
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.operation import operation
 from tests.conftest import kyiv
@@ -95,6 +95,11 @@ def test_incomplete_package_returns_the_case_with_what_is_missing(walker):
     assert instance.status == "returned"
     assert instance.data["missing_documents"] == missing
     assert walker.open_ids(case) == []
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        assert queries.waiting_timers(uow, case) == []
+        events = [e.event for e in audit.history(uow, case)]
+    assert "timer_fired" not in events  # the escalations were withdrawn, not fired
+    assert events[-1] == "case_finished"
 
 
 def test_incomplete_package_without_the_list_is_refused_and_changes_nothing(walker):
