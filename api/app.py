@@ -32,10 +32,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     api = Api(app)
-    from api import admin, definitions, errors, health, instances, me, reference, tasks
+    from api import admin, definitions, errors, health, instances, me, notifications, reference, sla, tasks
 
     errors.register(app, api)
     app.register_blueprint(docs_assets)
-    for module in (health, me, definitions, instances, tasks, reference, admin):
+    for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -35,6 +35,8 @@ def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
+    if messages and status == 400:  # webargs: the body is not JSON at all ({"json": ["Invalid JSON body."]})
+        return problem(400, _TITLES[400], "Тіло запиту не є коректним JSON", "malformed_json")
     if messages:  # webargs/marshmallow validation of query or body
         errors = [{"path": f"{location}.{field}" if location != "json" else f"/{field}", "message": "; ".join(_flat(msg))}
                   for location, fields in messages.items() for field, msg in fields.items()]

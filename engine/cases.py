@@ -9,12 +9,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import audit, definitions, runtime
+from engine import audit, definitions, queries, runtime
 from engine.access import Actor, may_complete, split_roles
 from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, case_dates, step_due
 from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from engine.evaluator import ScriptEngine
+from engine.forecast import Forecaster, Position
 from engine.forms import validate_form
 from engine.models import Definition, Instance, Task, Timer
 from engine.numbering import next_number
@@ -45,7 +46,8 @@ def start_case(
     if received > now:
         raise InvalidInput("Дата надходження не може бути в майбутньому", [FieldError("/received_at", "Дата в майбутньому")])
     props = definition.properties
-    dates = case_dates(ctx.calendar, received, _int(props.get("target_days")), _int(props.get("legal_days")))
+    dates = case_dates(ctx.calendar, received, _int(props.get("target_days")), _int(props.get("legal_days")),
+                       props.get("calendar") or "calendar")
     engine_vars = {
         "received_at": received.isoformat(), "received_date": received.date().isoformat(),
         "target_due": dates.target_due.isoformat() if dates.target_due else None,
@@ -194,7 +196,7 @@ def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definiti
     still_open = {s.spiff_id for s in open_steps}
     for spiff_id, row in open_rows.items():
         if spiff_id not in still_open:
-            row.state = WITHDRAWN
+            row.state, row.completed_at = WITHDRAWN, now
     _sync_timers(uow, instance, workflow, compiled, now, actor)
     status = runtime.ended_status(workflow, compiled)
     if status is not None:
@@ -204,6 +206,32 @@ def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definiti
     instance.state = runtime.dump(workflow)
     instance.updated_at = now
     uow.flush()
+    refresh_forecast(uow, instance, compiled, ctx)
+
+
+def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context) -> None:
+    """Record when the measured part of the case was done, or forecast when it will be."""
+    until = compiled.facts.process_properties.get("sla_until")
+    if instance.sla_met_at is None and (instance.status != RUNNING or _step_done(uow, instance.id, until)):
+        instance.sla_met_at = ctx.now()
+    instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx)
+
+
+def forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context) -> datetime | None:
+    """The forecast finish of a running case from its open steps and waiting timers."""
+    now = ctx.now()
+    positions = [
+        Position(t.element_id, max(t.due_at, now) if t.due_at else now) for t in queries.open_tasks(uow, instance.id)
+    ] + [Position(t.element_id, t.fires_at) for t in queries.waiting_timers(uow, instance.id) if not t.escalation]
+    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
+    return Forecaster(compiled.facts, ctx, dates, instance.data).finish(positions)
+
+
+def _step_done(uow: UnitOfWork, instance_id: int, element_id: str | None) -> bool:
+    if not element_id:
+        return False
+    query = select(Task.id).where(Task.instance_id == instance_id, Task.element_id == element_id, Task.state == DONE)
+    return uow.session.scalars(query.limit(1)).first() is not None
 
 
 def _new_task_row(instance: Instance, compiled: definitions.Compiled, step: runtime.OpenStep, now: datetime, ctx: Context) -> Task:
@@ -244,7 +272,7 @@ def _sync_timers(
 
 def _withdraw_open(uow: UnitOfWork, instance_id: int, now: datetime) -> None:
     for row in uow.session.scalars(select(Task).where(Task.instance_id == instance_id, Task.state == READY)):
-        row.state = WITHDRAWN
+        row.state, row.completed_at = WITHDRAWN, now
     for timer in uow.session.scalars(select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting")):
         timer.state = "cancelled"
 

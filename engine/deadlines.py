@@ -96,13 +96,20 @@ def case_dates(
     received_at: datetime,
     target_days: int | None,
     legal_days: int | None,
+    kind: str = "calendar",
 ) -> CaseDates:
-    """Compute a case's target and legal due moments: calendar days from receipt, art. 254 shift."""
+    """Compute a case's target and legal due moments from receipt.
+
+    ``kind`` is the process's ``calendar`` property: calendar days with the art. 254 shift
+    (the default, as the card's 20 and 30 days), or working days (the roadmap's 10).
+    """
+    _check_choice("calendar", kind, CALENDARS)
     calendar.local_date(received_at)  # refuses a naive moment with a clear message
     local = received_at.astimezone(calendar.tz)
+    add = calendar.add_working_days if kind == "working" else calendar.add_calendar_days
 
     def due(days: int | None) -> datetime | None:
-        return None if days is None else calendar.add_calendar_days(local, days)
+        return None if days is None else add(local, days)
 
     return CaseDates(received_at=local, target_due=due(target_days), legal_due=due(legal_days))
 

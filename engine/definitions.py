@@ -12,6 +12,7 @@ from typing import Any
 from lxml import etree
 from sqlalchemy import func, select
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
@@ -143,6 +144,13 @@ def bind_multi_instance_collections(specs: dict[str, Any]) -> None:
                 task_spec.data_input = TaskDataReference(task_spec.data_output.bpmn_id)
                 if task_spec.output_item is not None:
                     task_spec.input_item = TaskDataReference(task_spec.output_item.bpmn_id)
+            if isinstance(task_spec, LoopTask):
+                # Spiff connects an instance's completion to the loop only when it creates
+                # instances (or when it deserializes a spec); a case restored mid-loop against
+                # a freshly compiled spec would otherwise never leave the loop.
+                child = spec.task_specs.get(task_spec.task_spec)
+                if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                    child.completed_event.connect(task_spec.merge_child)
 
 
 def build_steps(facts: diagram.DiagramFacts, forms: dict[str, Any]) -> list[dict[str, Any]]:

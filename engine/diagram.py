@@ -70,6 +70,7 @@ class DiagramFacts:
     names: dict[str, str] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
     user_tasks: list[str] = field(default_factory=list)
+    outgoing: dict[str, list[str]] = field(default_factory=dict)
     expressions: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -105,20 +106,18 @@ def read_facts(process: etree._Element) -> DiagramFacts:
         texts = [(s.text or "").strip() for s in sources if (s.text or "").strip()]
         if texts:
             facts.expressions[element_id] = texts
-    facts.user_tasks = _user_tasks_in_flow_order(process)
+    for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NS):
+        facts.outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
+    facts.user_tasks = _user_tasks_in_flow_order(process, facts.outgoing, facts.kinds)
     return facts
 
 
-def _user_tasks_in_flow_order(process: etree._Element) -> list[str]:
+def _user_tasks_in_flow_order(process: etree._Element, outgoing: dict[str, list[str]], kinds: dict[str, str]) -> list[str]:
     """User tasks in flow order: a reverse post-order walk from the start events.
 
     Reverse post-order is a topological order, so a step reached both directly and through
     another step (the roadmap's crisis shortcut to ``decide``) comes after that other step.
     """
-    outgoing: dict[str, list[str]] = {}
-    for flow in process.xpath(".//bpmn:sequenceFlow", namespaces=NS):
-        outgoing.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
-    kinds = {e.get("id"): local_name(e) for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
     seen: set[str] = set()
     finished: list[str] = []
 

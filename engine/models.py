@@ -7,7 +7,7 @@ module holds behaviour beyond what a row needs.
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -68,7 +68,11 @@ class Definition(Base):
 
 class Instance(Base):
     __tablename__ = "process_instances"
-    __table_args__ = (Index("ix_instances_key_status", "process_key", "status"),)
+    __table_args__ = (
+        Index("ix_instances_key_status", "process_key", "status"),
+        Index("ix_instances_status_target", "status", "target_due"),
+        Index("ix_instances_status_legal", "status", "legal_due"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
     process_key: Mapped[str] = mapped_column(String(100))
@@ -85,6 +89,10 @@ class Instance(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Forecast finish along the expected path (remaining steps at their upper limits).
     forecast_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When the part of the case its target and legal dates measure was done (end, or ``sla_until``).
+    sla_met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    target_breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    legal_breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lock_version: Mapped[int] = mapped_column(Integer)
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -116,6 +124,7 @@ class Task(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(80))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Data that belongs to this step alone, e.g. the service of one parallel delivery.
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
@@ -160,3 +169,25 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class Notification(Base):
+    """A message to one user about one breach; e-mailed when SMTP is configured."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("breach", "instance_id", "task_id", "recipient"),
+        Index("ix_notifications_recipient_read", "recipient", "read_at"),
+        Index("ix_notifications_unsent", "emailed_at", "email"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    breach: Mapped[str] = mapped_column(String(30))
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[int] = mapped_column(Integer, default=0)
+    recipient: Mapped[str] = mapped_column(String(80))
+    email: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

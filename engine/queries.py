@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import Select, and_, exists, func, or_, select
 
 from engine.access import Actor, may_view_case, may_view_task
-from engine.errors import FieldError, InvalidInput, NotFound
+from engine.errors import FieldError, Forbidden, InvalidInput, NotFound
 from engine.models import Definition, Instance, Task, Timer
 from engine.store import UnitOfWork
 
@@ -84,10 +84,12 @@ def list_tasks(
 
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
-    """:raise NotFound: no such task, or the actor may not see it (no hint that it exists)."""
+    """:raise NotFound: no such task. :raise Forbidden: not its role, a participant or an overseer (SPEC §6)."""
     task = uow.session.get(Task, task_id)
-    if task is None or not may_view_task(actor, task.role, task.participants):
+    if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
+    if not may_view_task(actor, task.role, task.participants):
+        raise Forbidden(f"Завдання {task_id} доступне лише його ролі, учасникам і керівництву")
     return task
 
 

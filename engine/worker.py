@@ -9,13 +9,14 @@ import logging
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from engine import cases
+from engine import alerts, cases, definitions
+from engine.context import Context
 from engine.config import Settings
-from engine.models import Timer
+from engine.models import Definition, Instance, Task, Timer
 from engine.operation import operation
-from engine.store import Database
+from engine.store import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 class PassResult:
     cases: int = 0
     timers_fired: int = 0
+    breaches: int = 0
+    emails: int = 0
+    forecasts: int = 0
 
 
 def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
@@ -45,7 +49,37 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
             uow.commit()
         result.cases += 1
         result.timers_fired += len(fired)
+    with operation(db, settings) as (uow, ctx):
+        result.breaches = alerts.record_breaches(uow, ctx)
+        result.forecasts = refresh_late_forecasts(uow, ctx)
+        uow.commit()
+    with operation(db, settings) as (_uow, ctx):
+        result.emails = alerts.send_pending_emails(db, settings, ctx)
     return result
+
+
+def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 2000) -> int:
+    """Re-forecast running cases with an overdue step: their finish moves with the clock.
+
+    A plain UPDATE, not the versioned row: a forecast must not make a colleague's
+    simultaneous completion fail as a conflict.
+    """
+    late = (
+        select(Instance).where(Instance.status == "running", Instance.sla_met_at.is_(None))
+        .where(Instance.id.in_(select(Task.instance_id).where(Task.state == "ready", Task.due_at < ctx.now())))
+        .limit(batch)
+    )
+    count = 0
+    for instance in list(uow.session.scalars(late)):
+        definition = uow.session.get(Definition, instance.definition_id)
+        assert definition is not None
+        moment = cases.forecast(uow, instance, definitions.compiled(definition), ctx)
+        uow.session.execute(
+            update(Instance).where(Instance.id == instance.id).values(forecast_at=moment)
+            .execution_options(synchronize_session=False)
+        )
+        count += 1
+    return count
 
 
 def run_forever(db: Database, settings: Settings, interval: float = 5.0) -> None:

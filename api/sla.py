@@ -1,0 +1,77 @@
+"""Managers' deadline views: overdue now (or at a moment), counts by step, step durations."""
+
+from datetime import datetime
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields
+
+from api.auth import require
+from api.deps import operation
+from api.presenters import task_list_body
+from api.schemas import InstanceSchema, TaskSchema
+from engine import queries, sla, views
+from engine.access import Actor
+
+bp = Blueprint("sla", __name__, description="Контроль строків")
+
+
+class AtArgs(Schema):
+    at = fields.AwareDateTime(metadata={"description": "момент, на який відповідати (ISO 8601 з поясом)"})
+
+
+class StepsArgs(Schema):
+    process_key = fields.String()
+
+
+class LateInstanceSchema(InstanceSchema):
+    breached = fields.List(fields.String())
+
+
+class OverdueSchema(Schema):
+    at = fields.String()
+    tasks = fields.List(fields.Nested(TaskSchema))
+    instances = fields.List(fields.Nested(LateInstanceSchema))
+
+
+def _moment(args: dict, now: datetime) -> datetime:
+    return args.get("at") or now
+
+
+@bp.route("/sla/overdue")
+@require("manager", "admin")
+@bp.arguments(AtArgs, location="query")
+@bp.response(200, OverdueSchema)
+def overdue(args: dict, actor: Actor):
+    """Tasks and cases overdue now, or at ?at="""
+    with operation() as (uow, ctx):
+        moment = _moment(args, ctx.now())
+        tasks, late = sla.overdue(uow, moment)
+        task_items = task_list_body(uow, ctx, tasks)
+        for item in task_items:
+            item["sla_status"] = "overdue"
+        instances = [
+            {**views.instance_view(i, queries.definition_of(uow, i), [], [], moment, ctx.calendar, with_data=False),
+             "breached": which}
+            for i, which in late
+        ]
+    return {"at": moment.isoformat(), "tasks": task_items, "instances": instances}
+
+
+@bp.route("/sla/summary")
+@require("manager", "admin")
+@bp.arguments(AtArgs, location="query")
+@bp.response(200)
+def summary(args: dict, actor: Actor):
+    """Open tasks by process, step and status; running cases by target and legal status"""
+    with operation() as (uow, ctx):
+        return sla.summary(uow, _moment(args, ctx.now()))
+
+
+@bp.route("/sla/steps")
+@require("manager", "admin")
+@bp.arguments(StepsArgs, location="query")
+@bp.response(200)
+def steps(args: dict, actor: Actor):
+    """Per step: completed count, median and 90th-percentile duration, share late, the card's limit"""
+    with operation() as (uow, _ctx):
+        return {"items": sla.step_durations(uow, args.get("process_key"))}
