@@ -4,6 +4,7 @@ import swagger_ui_bundle
 from flask import Blueprint, Flask
 from flask_smorest import Api
 
+import ui
 from api.config import settings_from_env
 from engine.config import Settings
 from engine.store import Database
@@ -29,6 +30,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Swagger UI's files come from the swagger-ui-bundle package, served locally (no CDN).
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     api = Api(app)
@@ -36,6 +39,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     errors.register(app, api)
     app.register_blueprint(docs_assets)
+    ui.register(app)
     for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -1,0 +1,17 @@
+"""Web pages for staff, managers and analysts (Ukrainian), over the same engine use cases as
+the API. Each page module exposes routes on the one ``bp`` blueprint defined here.
+"""
+
+from flask import Blueprint, Flask
+
+bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
+
+
+def register(app: Flask) -> None:
+    """Attach the pages, the vendor assets from node_modules and the template helpers."""
+    # Each page module adds its routes to bp when imported.
+    from ui import assets, auth, pages  # noqa: F401
+
+    app.register_blueprint(bp)
+    app.register_blueprint(assets.vendor)
+    app.context_processor(auth.template_globals)

@@ -1,0 +1,18 @@
+"""The landing page: each user goes where their work is."""
+
+from flask import redirect, url_for
+
+from engine.access import Actor
+from ui import bp
+from ui.auth import login_required
+
+
+@bp.route("/")
+@login_required()
+def home(actor: Actor):
+    """Головна"""
+    if actor.has("manager"):
+        return redirect(url_for("ui.dashboard"))
+    if actor.has("analyst") and not actor.has("programs_dept", "dept_specialist"):
+        return redirect(url_for("ui.definitions"))
+    return redirect(url_for("ui.my_tasks"))
