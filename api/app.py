@@ -27,6 +27,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
+        API_SPEC_OPTIONS={
+            "security": [{"bearerAuth": []}],
+            "info": {"description": "Маршрут: процеси Департаменту соціальної політики Житомирської міської ради. "
+                                    "Помилки — application/problem+json (RFC 9457)."},
+        },
         # Swagger UI's files come from the swagger-ui-bundle package, served locally (no CDN).
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
@@ -35,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     api = Api(app)
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from api import admin, definitions, errors, health, instances, me, notifications, reference, sla, tasks
 
     errors.register(app, api)

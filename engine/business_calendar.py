@@ -29,6 +29,26 @@ _MEETING_TIME = time(9, 0)
 _WEDNESDAY = 2
 
 
+_PACKAGE_YEARS: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+_PACKAGE_LOCK = threading.Lock()
+
+
+def _ukrainian_days(year: int) -> tuple[frozenset[date], frozenset[date]]:
+    """(days off, weekend working days) of ``year`` per the ``holidays`` package, built once per process.
+
+    Every operation builds its own calendar; building the package's holidays costs about a
+    millisecond, so the years are shared by all calendars (the extra days are applied on top).
+    """
+    cached = _PACKAGE_YEARS.get(year)
+    if cached is None:
+        with _PACKAGE_LOCK:
+            cached = _PACKAGE_YEARS.get(year)
+            if cached is None:
+                ua = holidays.country_holidays("UA", years=year)
+                cached = _PACKAGE_YEARS[year] = (frozenset(ua.keys()), frozenset(ua.weekend_workdays))
+    return cached
+
+
 class BusinessCalendar:
     """Working days, deadlines and meeting days in one time zone (Kyiv unless told)."""
 
@@ -47,18 +67,12 @@ class BusinessCalendar:
             days = ", ".join(sorted(d.isoformat() for d in clash))
             raise ValueError(f"days given both as extra holidays and as extra working days: {days}")
         self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
-        self._lock = threading.Lock()
 
     def _package_days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
         """Return (days off, weekend working days) of one year as the package gives them."""
         cached = self._years.get(year)
         if cached is None:
-            with self._lock:
-                cached = self._years.get(year)
-                if cached is None:
-                    ua = holidays.country_holidays("UA", years=year)
-                    cached = (frozenset(ua.keys()), frozenset(ua.weekend_workdays))
-                    self._years[year] = cached
+            cached = self._years[year] = _ukrainian_days(year)
         return cached
 
     def local_date(self, moment: datetime) -> date:

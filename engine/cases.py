@@ -7,7 +7,7 @@ state together, writes the audit log, and leaves the commit to the caller.
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from engine import audit, definitions, queries, runtime
 from engine.access import Actor, may_complete, split_roles
@@ -17,7 +17,7 @@ from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFoun
 from engine.evaluator import ScriptEngine
 from engine.forecast import Forecaster, Position
 from engine.forms import validate_form
-from engine.models import Definition, Instance, Task, Timer
+from engine.models import Instance, Task, Timer
 from engine.numbering import next_number
 from engine.roles import INTAKE_ROLES
 from engine.store import UnitOfWork
@@ -83,8 +83,7 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     if task.assignee and task.assignee != actor.login:
         raise Conflict(f"Завдання взяв у роботу {task.assignee}")
     instance = _instance_for_update(uow, task.instance_id)
-    definition = uow.session.get(Definition, instance.definition_id)
-    assert definition is not None
+    definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
     validate_form(definition.forms.get(task.element_id, {}), data)
     _check_rule(compiled.step(task.element_id) or {}, {**instance.data, **(task.inputs or {}), **data}, ctx)
@@ -153,8 +152,7 @@ def cancel_case(uow: UnitOfWork, actor: Actor, ctx: Context, instance_id: int, r
     instance = _instance_for_update(uow, instance_id)
     if instance.status != RUNNING:
         raise Conflict(f"Справа вже має статус {instance.status}")
-    definition = uow.session.get(Definition, instance.definition_id)
-    assert definition is not None
+    definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
     workflow = runtime.load(instance.state, compiled, ctx)
     workflow.cancel()
@@ -172,8 +170,7 @@ def fire_due_timers(uow: UnitOfWork, ctx: Context, instance_id: int) -> list[str
     instance = _instance_for_update(uow, instance_id)
     if instance.status != RUNNING:
         return []
-    definition = uow.session.get(Definition, instance.definition_id)
-    assert definition is not None
+    definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
     workflow = runtime.load(instance.state, compiled, ctx)
     before = {t.spiff_id for t in runtime.waiting_timers(workflow)}
@@ -190,14 +187,14 @@ def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definiti
     open_rows = {t.spiff_id: t for t in uow.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == READY))}
     open_steps = runtime.open_steps(workflow)
     instance.data = {**instance.data, **runtime.case_data(workflow)}
-    for step in open_steps:
-        if step.spiff_id not in open_rows:
-            uow.session.add(_new_task_row(instance, compiled, step, now, ctx))
+    new_rows = [_new_task_row(instance, compiled, step, now, ctx) for step in open_steps if step.spiff_id not in open_rows]
+    uow.session.add_all(new_rows)
     still_open = {s.spiff_id for s in open_steps}
     for spiff_id, row in open_rows.items():
         if spiff_id not in still_open:
             row.state, row.completed_at = WITHDRAWN, now
-    _sync_timers(uow, instance, workflow, compiled, now, actor)
+    with uow.session.no_autoflush:  # one UPDATE of the case below, not one for data and another for state
+        waiting = _sync_timers(uow, instance, workflow, compiled, now, actor)
     status = runtime.ended_status(workflow, compiled)
     if status is not None:
         instance.status, instance.completed_at = status, now
@@ -206,23 +203,32 @@ def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definiti
     instance.state = runtime.dump(workflow)
     instance.updated_at = now
     uow.flush()
-    refresh_forecast(uow, instance, compiled, ctx)
+    still = [row for row in open_rows.values() if row.state == READY] + [row for row in new_rows if row.state == READY]
+    refresh_forecast(uow, instance, compiled, ctx, open_tasks=still, timers=[t for t in waiting if t.state == "waiting"])
 
 
-def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context) -> None:
+def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,
+                     open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> None:
     """Record when the measured part of the case was done, or forecast when it will be."""
     until = compiled.facts.process_properties.get("sla_until")
     if instance.sla_met_at is None and (instance.status != RUNNING or _step_done(uow, instance.id, until)):
         instance.sla_met_at = ctx.now()
-    instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx)
+    instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx, open_tasks, timers)
 
 
-def forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context) -> datetime | None:
-    """The forecast finish of a running case from its open steps and waiting timers."""
+def forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,
+             open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> datetime | None:
+    """The forecast finish of a running case from its open steps and waiting timers.
+
+    ``open_tasks`` and ``timers`` are the case's ready steps and waiting timers when the
+    caller already holds them (as :func:`_sync` does); else they are read.
+    """
     now = ctx.now()
+    open_tasks = queries.open_tasks(uow, instance.id) if open_tasks is None else open_tasks
+    timers = queries.waiting_timers(uow, instance.id) if timers is None else timers
     positions = [
-        Position(t.element_id, max(t.due_at, now) if t.due_at else now) for t in queries.open_tasks(uow, instance.id)
-    ] + [Position(t.element_id, t.fires_at) for t in queries.waiting_timers(uow, instance.id) if not t.escalation]
+        Position(t.element_id, max(t.due_at, now) if t.due_at else now) for t in open_tasks
+    ] + [Position(t.element_id, t.fires_at) for t in timers if not t.escalation]
     dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
     return Forecaster(compiled.facts, ctx, dates, instance.data).finish(positions)
 
@@ -251,15 +257,18 @@ def _new_task_row(instance: Instance, compiled: definitions.Compiled, step: runt
 
 def _sync_timers(
     uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definitions.Compiled, now: datetime, actor: str | None
-) -> None:
+) -> list[Timer]:
+    """Mirror the workflow's waiting timers into rows; returns the rows that were or now are waiting."""
     rows = {t.spiff_id: t for t in uow.session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting"))}
     waiting = {t.spiff_id: t for t in runtime.waiting_timers(workflow)}
+    added = []
     for spiff_id, timer in waiting.items():
         if spiff_id not in rows:
-            uow.session.add(Timer(
+            added.append(Timer(
                 instance_id=instance.id, spiff_id=spiff_id, element_id=timer.element_id, name=timer.name,
                 escalation=compiled.facts.properties.get(timer.element_id, {}).get("escalation"), fires_at=timer.fires_at, state="waiting",
             ))
+    uow.session.add_all(added)
     for spiff_id, row in rows.items():
         if spiff_id in waiting:
             continue
@@ -268,6 +277,7 @@ def _sync_timers(
             continue
         row.state, row.fired_at = "fired", now
         audit.record(uow, "timer_fired", actor, now, instance.id, data={"element_id": row.element_id, "name": row.name})
+    return list(rows.values()) + added
 
 
 def _withdraw_open(uow: UnitOfWork, instance_id: int, now: datetime) -> None:
@@ -278,9 +288,13 @@ def _withdraw_open(uow: UnitOfWork, instance_id: int, now: datetime) -> None:
 
 
 def _task_for_update(uow: UnitOfWork, task_id: int) -> Task:
-    query = select(Task).where(Task.id == task_id)
+    # populate_existing: a row the session already read (the API's visibility check) is re-read
+    # after the lock is granted, so the state checks below see the winner's commit.
+    query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
     if uow.is_postgres:
         query = query.with_for_update()
+    else:  # SQLite has no row locks: take the database's write lock first (waits per busy_timeout)
+        uow.session.execute(text("UPDATE tasks SET id = id WHERE id = :id"), {"id": task_id})
     task = uow.session.scalars(query).first()
     if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
@@ -288,7 +302,7 @@ def _task_for_update(uow: UnitOfWork, task_id: int) -> Task:
 
 
 def _instance_for_update(uow: UnitOfWork, instance_id: int) -> Instance:
-    query = select(Instance).where(Instance.id == instance_id)
+    query = select(Instance).where(Instance.id == instance_id).execution_options(populate_existing=True)
     if uow.is_postgres:
         query = query.with_for_update()
     instance = uow.session.scalars(query).first()

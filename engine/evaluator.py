@@ -26,6 +26,15 @@ SAFE_BUILTIN_NAMES = (
 )
 SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
 
+#: Attributes that reach outside the sandbox without a leading underscore: frame and code
+#: introspection (``(g.gi_frame.f_back.f_globals for g in …)`` climbs to the engine's own
+#: globals and from there to ``open``), as RestrictedPython's list; and ``str.format``, which
+#: reads attributes named inside the string (``"{0.__class__}"``) out of the check's sight.
+FORBIDDEN_ATTRIBUTES = frozenset({
+    "tb_frame", "tb_next", "co_code", "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace",
+    "gi_frame", "gi_code", "gi_yieldfrom", "cr_await", "cr_frame", "cr_code", "cr_origin",
+    "ag_await", "ag_code", "ag_frame", "format", "format_map",
+})
 FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.AsyncFunctionDef,
                    ast.Await, ast.Yield, ast.YieldFrom, ast.ClassDef, ast.Lambda)
 
@@ -51,6 +60,8 @@ def check_source(source: str, mode: str = "exec") -> ast.AST:
         name = getattr(node, "id", None) or getattr(node, "attr", None) or ""
         if isinstance(node, (ast.Name, ast.Attribute)) and name.startswith("_"):
             raise UnsafeExpression(f"У виразі «{source}» заборонено ім'я «{name}»")
+        if isinstance(node, ast.Attribute) and name in FORBIDDEN_ATTRIBUTES:
+            raise UnsafeExpression(f"У виразі «{source}» заборонено атрибут «{name}»")
     return tree
 
 

@@ -81,6 +81,8 @@ class Database:
         session = self._sessions()
         try:
             yield UnitOfWork(session)
+        except StaleDataError as err:  # lost the version race in an autoflush (a query before the explicit flush)
+            raise Conflict(STALE_MESSAGE) from err
         finally:
             session.close()  # rolls back what was not committed; loaded rows stay readable
 
