@@ -248,13 +248,15 @@ def versions(uow: UnitOfWork, key: str) -> list[Definition]:
 def bundles_from_paths(paths: list[Path], bpmn_dir: Path, forms_dir: Path) -> list[Bundle]:
     """One bundle per ``.bpmn`` path; the ``.dmn`` and ``.json`` paths given go with each.
 
-    :raise InvalidInput: a path that does not exist or is of an unknown kind.
+    Other files (a folder's README when given ``bpmn/*``) are not diagrams and are passed over.
+
+    :raise InvalidInput: a path that does not exist, or no ``.bpmn`` among the paths.
     """
     missing = [str(p) for p in paths if not p.is_file()]
-    unknown = [str(p) for p in paths if p.suffix not in (".bpmn", ".dmn", ".json") and p.is_file()]
-    if missing or unknown:
-        errors = [FieldError(p, "Файл не знайдено") for p in missing]
-        errors += [FieldError(p, "Очікуються файли .bpmn, .dmn або .json") for p in unknown]
-        raise InvalidInput("Неправильні шляхи", errors)
+    if missing:
+        raise InvalidInput("Неправильні шляхи", [FieldError(p, "Файл не знайдено") for p in missing])
+    if not any(p.suffix == ".bpmn" for p in paths):
+        message = "Серед шляхів немає діаграми .bpmn"
+        raise InvalidInput(message, [FieldError(str(paths[0]) if paths else "", message)])
     extras = {p.name: p.read_bytes() for p in paths if p.suffix in (".dmn", ".json")}
     return [assemble(p.name, p.read_bytes(), extras, bpmn_dir, forms_dir) for p in paths if p.suffix == ".bpmn"]

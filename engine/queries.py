@@ -170,7 +170,17 @@ def waiting_timers(uow: UnitOfWork, instance_id: int) -> list[Timer]:
 
 
 def definition_of(uow: UnitOfWork, instance: Instance) -> Definition:
-    return must_find(uow.session.get(Definition, instance.definition_id), "Версію процесу не знайдено")
+    """The deployed version a case runs on, read once per unit of work.
+
+    Versions never change once deployed; the unit of work keeps the row it read, so the
+    use case and the answer built after it do not each read (and parse) it again.
+    """
+    held = uow.session.info.setdefault("definitions", {})
+    found = held.get(instance.definition_id)
+    if found is None:
+        found = held[instance.definition_id] = must_find(
+            uow.session.get(Definition, instance.definition_id), "Версію процесу не знайдено")
+    return found
 
 
 def numbers_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, str]:

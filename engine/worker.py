@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from engine import alerts, cases, definitions
+from engine import alerts, cases, definitions, queries
 from engine.context import Context
 from engine.config import Settings
-from engine.models import Definition, Instance, Task, Timer
+from engine.models import Instance, Task, Timer
 from engine.operation import operation
 from engine.store import Database, UnitOfWork
 
@@ -42,11 +42,22 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
                 Timer.instance_id == instance_id, Timer.state == "waiting", Timer.fires_at <= ctx.now()
             )
             if uow.is_postgres:
-                locked = locked.with_for_update(skip_locked=True)
-            if not uow.session.scalars(locked).first():
+                claimed = uow.session.scalars(locked.with_for_update(skip_locked=True)).first() is not None
+            else:
+                # SQLite has no row locks: a no-op UPDATE takes the database's write lock, so a
+                # racing worker waits here, then sees the timer fired and skips the case.
+                claim = update(Timer).where(
+                    Timer.instance_id == instance_id, Timer.state == "waiting", Timer.fires_at <= ctx.now()
+                ).values(state=Timer.state).execution_options(synchronize_session=False)
+                claimed = uow.session.execute(claim).rowcount > 0
+            if not claimed:
                 continue  # another worker has it, or it already fired
-            fired = cases.fire_due_timers(uow, ctx, instance_id)
-            uow.commit()
+            try:
+                fired = cases.fire_due_timers(uow, ctx, instance_id)
+                uow.commit()
+            except Exception:  # noqa: BLE001 - one failing case must not hold back the others' timers
+                log.exception("timers of case %s failed; retried on the next pass", instance_id)
+                continue
         result.cases += 1
         result.timers_fired += len(fired)
     with operation(db, settings) as (uow, ctx):
@@ -71,9 +82,7 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 2000) -> 
     )
     count = 0
     for instance in list(uow.session.scalars(late)):
-        definition = uow.session.get(Definition, instance.definition_id)
-        assert definition is not None
-        moment = cases.forecast(uow, instance, definitions.compiled(definition), ctx)
+        moment = cases.forecast(uow, instance, definitions.compiled(queries.definition_of(uow, instance)), ctx)
         uow.session.execute(
             update(Instance).where(Instance.id == instance.id).values(forecast_at=moment)
             .execution_options(synchronize_session=False)

@@ -1,0 +1,224 @@
+"""The roadmap of a social-services recipient (SPEC §3.2) walked on a real database."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from engine import cases, definitions, users
+from engine.access import Actor
+from engine.errors import InvalidInput
+from engine.models import AuditEvent, Task
+from engine.operation import operation
+from engine.roles import ROLES
+from tests.conftest import kyiv
+from tests.integration.engine_walk import Walker
+from tests.walks import ROADMAP_APPLICATION, ROADMAP_STEPS
+
+KEY = "social_services_roadmap"
+REFUSAL = {"decision": "refuse", "decision_date": "2026-02-05", "refusal_reason": "Немає підстав"}
+NO_REFUSAL_MESSAGE = (
+    "Відмова не допускається: у зверненні повідомлено про загрозу життю чи здоров'ю, домашнє насильство, "
+    "насильство за ознакою статі або жорстоке поводження з дитиною (Закон «Про соціальні послуги»)."
+)
+
+
+def staff(db) -> dict[str, Actor]:
+    """One user per role (login = role key), without the web password whose hashing is slow."""
+    result = {}
+    with db.unit_of_work() as uow:
+        for role in ROLES:
+            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}")
+            result[role] = users.actor_of(user)
+        uow.commit()
+    return result
+
+
+@pytest.fixture
+def actors(db) -> dict[str, Actor]:
+    return staff(db)
+
+
+@pytest.fixture
+def walker(deployed, settings, actors) -> Walker:
+    return Walker(deployed, settings, actors).at(kyiv("2026-02-02 10:00"))
+
+
+def start(walker: Walker, **changes: Any) -> int:
+    return walker.start(KEY, {**ROADMAP_APPLICATION, **changes}, as_role="dept_specialist")
+
+
+def due_day(walker: Walker, case: int, element_id: str) -> str:
+    task = next(t for t in walker.open_tasks(case) if t.element_id == element_id)
+    with operation(walker.db, walker.settings) as (_uow, ctx):
+        assert ctx.calendar.end_of_day(ctx.calendar.local_date(task.due_at)) == task.due_at  # end of a day
+        return ctx.calendar.local_date(task.due_at).isoformat()
+
+
+def complete_by_id(walker: Walker, task: Task, data: dict[str, Any]) -> None:
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        cases.complete_task(uow, walker.actors[task.role], ctx, task.id, data)
+        uow.commit()
+
+
+def walk_to_delivery(walker: Walker, services: list[int]) -> int:
+    case = start(walker)
+    for element_id in ("register_application", "assess_needs"):
+        walker.complete(case, element_id, ROADMAP_STEPS[element_id])
+    walker.complete(case, "decide", {**ROADMAP_STEPS["decide"], "services": services})
+    for element_id in ("notify_decision", "draft_individual_plan", "sign_contract"):
+        walker.complete(case, element_id, ROADMAP_STEPS[element_id])
+    return case
+
+
+def task_rows(walker: Walker, case: int, element_id: str) -> list[Task]:
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        query = select(Task).where(Task.instance_id == case, Task.element_id == element_id)
+        return list(uow.session.scalars(query))
+
+
+def test_the_normal_path_runs_from_registration_to_two_parallel_deliveries(walker):
+    case = start(walker)
+    assert walker.instance(case).number == "СП-2026-000001"
+    steps = [
+        ("register_application", "dept_specialist"), ("assess_needs", "case_manager"),
+        ("decide", "dept_specialist"), ("notify_decision", "dept_specialist"),
+        ("draft_individual_plan", "case_manager"), ("sign_contract", "case_manager"),
+    ]
+    for element_id, role in steps:
+        [task] = walker.open_tasks(case)
+        assert (task.element_id, task.role, task.action) == (element_id, role, "В")
+        walker.complete(case, element_id, ROADMAP_STEPS[element_id])
+
+    deliveries = walker.open_tasks(case)
+    assert [t.element_id for t in deliveries] == ["deliver_service", "deliver_service"]
+    assert sorted(t.inputs["service"] for t in deliveries) == [1, 5]
+    assert all(t.inputs == {"service": t.inputs["service"]} and t.role == "provider" for t in deliveries)
+
+    first, second = sorted(deliveries, key=lambda t: t.inputs["service"])
+    complete_by_id(walker, first, ROADMAP_STEPS["deliver_service"])
+    assert [t.inputs for t in walker.open_tasks(case)] == [{"service": 5}]
+    assert walker.instance(case).status == "running"
+
+    complete_by_id(walker, second, ROADMAP_STEPS["deliver_service"])
+    instance = walker.instance(case)
+    assert instance.status == "completed"
+    assert instance.data["services"] == [1, 5]
+    assert instance.data["decision"] == "provide"
+    assert walker.open_tasks(case) == []
+
+
+def test_a_crisis_case_goes_straight_to_the_decision_due_by_the_end_of_the_next_working_day(walker):
+    case = start(walker, crisis=True)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    assert walker.open_ids(case) == ["decide"]
+    assert due_day(walker, case, "decide") == "2026-02-03"  # received Mon 2 Feb → end of Tue 3 Feb
+    assert task_rows(walker, case, "assess_needs") == []
+
+
+def test_a_crisis_case_received_on_friday_is_decided_by_monday(walker):
+    walker.at(kyiv("2026-02-06 16:00"))
+    case = start(walker, crisis=True)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    assert due_day(walker, case, "decide") == "2026-02-09"
+
+
+def test_a_crisis_case_skips_the_needs_assessment_and_still_completes(walker):
+    case = start(walker, crisis=True)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "decide", {**ROADMAP_STEPS["decide"], "services": [11]})
+    for element_id in ("notify_decision", "draft_individual_plan", "sign_contract", "deliver_service"):
+        walker.complete(case, element_id, ROADMAP_STEPS[element_id])
+    assert walker.instance(case).status == "completed"
+    assert task_rows(walker, case, "assess_needs") == []
+
+
+def test_refusing_a_case_that_reports_violence_is_rejected_with_the_law_and_changes_nothing(walker):
+    case = start(walker, violence_or_threat=True)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    before = walker.instance(case)
+
+    with pytest.raises(InvalidInput) as error:
+        walker.complete(case, "decide", REFUSAL)
+    assert error.value.message == NO_REFUSAL_MESSAGE
+
+    after = walker.instance(case)
+    assert after.status == "running"
+    assert after.state == before.state
+    assert "decision" not in after.data
+    [task] = walker.open_tasks(case)
+    assert (task.element_id, task.state, task.completed_by) == ("decide", "ready", None)
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        events = list(uow.session.scalars(select(AuditEvent.event).where(AuditEvent.instance_id == case)))
+    assert events.count("task_completed") == 2  # register and assess only
+
+
+def test_a_violence_case_may_still_be_granted_services(walker):
+    case = start(walker, violence_or_threat=True)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    walker.complete(case, "decide", ROADMAP_STEPS["decide"])
+    assert walker.open_ids(case) == ["notify_decision"]
+
+
+def test_an_ordinary_case_may_be_refused_and_ends_after_the_notice(walker):
+    case = start(walker)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    walker.complete(case, "decide", REFUSAL)
+    assert walker.open_ids(case) == ["notify_decision"]
+    walker.complete(case, "notify_decision", ROADMAP_STEPS["notify_decision"])
+    instance = walker.instance(case)
+    assert instance.status == "completed"
+    assert instance.data["decision"] == "refuse"
+    assert walker.open_ids(case) == []
+    assert task_rows(walker, case, "draft_individual_plan") == []
+
+
+def test_assessment_and_decision_are_due_counted_in_working_days_from_receipt(walker):
+    case = start(walker)  # received Mon 2026-02-02
+    assert due_day(walker, case, "register_application") == "2026-02-03"
+    walker.at(kyiv("2026-02-03 09:00"))
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    assert due_day(walker, case, "assess_needs") == "2026-02-09"  # 5 working days from receipt, not from entry
+    walker.at(kyiv("2026-02-06 12:00"))
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    assert due_day(walker, case, "decide") == "2026-02-16"  # 10 working days from receipt
+
+
+def test_the_notice_is_due_three_working_days_after_the_decision(walker):
+    case = start(walker)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    walker.at(kyiv("2026-02-12 17:30"))  # decided on Thursday
+    walker.complete(case, "decide", ROADMAP_STEPS["decide"])
+    assert due_day(walker, case, "notify_decision") == "2026-02-17"  # Fri, Mon, Tue
+
+
+def test_a_case_restored_mid_delivery_with_a_fresh_spec_keeps_its_services(walker):
+    case = walk_to_delivery(walker, [1, 5, 13])
+    definitions._COMPILED.clear()
+    first, second, third = sorted(walker.open_tasks(case), key=lambda t: t.inputs["service"])
+    complete_by_id(walker, first, ROADMAP_STEPS["deliver_service"])
+    assert walker.instance(case).data["services"] == [1, 5, 13]
+
+    definitions._COMPILED.clear()
+    complete_by_id(walker, second, ROADMAP_STEPS["deliver_service"])
+    definitions._COMPILED.clear()
+    assert [t.inputs for t in walker.open_tasks(case)] == [{"service": 13}]
+    complete_by_id(walker, third, ROADMAP_STEPS["deliver_service"])
+
+    instance = walker.instance(case)
+    assert instance.status == "completed"
+    assert instance.data["services"] == [1, 5, 13]
+
+
+def test_deciding_to_provide_without_services_is_refused_by_the_form(walker):
+    case = start(walker)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    with pytest.raises(InvalidInput) as error:
+        walker.complete(case, "decide", {"decision": "provide", "decision_date": "2026-02-05"})
+    assert "/services" in [e.path for e in error.value.errors]
+    assert walker.open_ids(case) == ["decide"]
