@@ -175,13 +175,13 @@ def demo() -> None:
         now = ctx.now()
     created = demo_data.create_users(env.db, env.settings, now)
     samples = json.loads((PROJECT_ROOT / "reference" / "demo_cases.json").read_text(encoding="utf-8"))
-    made = demo_data.seed_cases(env.db, env.settings, now, samples)
-    click.echo("Користувачі (логін = роль, пароль «demo»):")
-    for login, role, name, token in created:
-        click.echo(f"  {login:16} {name:24} токен: {token}")
+    made = [] if demo_data.has_cases(env.db) else demo_data.seed_cases(env.db, env.settings, now, samples)
+    click.echo("Демо-користувачі: логін = роль, пароль «demo» (напр. programs_dept, manager, analyst)")
+    for login, _role, name, token in created:
+        click.echo(f"  {login:16} {name:24} токен API: {token}")
     if not created:
         click.echo("  (уже існують; токени показуються лише при створенні)")
-    click.echo(f"Справ створено: {len(made)}")
+    click.echo(f"Справ створено: {len(made)}" if made else "Справи вже є; нових не створено")
 
 
 @main.group("case")

@@ -8,11 +8,14 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from engine import cases, queries, users, worker
 from engine.access import Actor
 from engine.clock import FixedClock
 from engine.config import Settings
 from engine.context import Context
+from engine.models import Instance
 from engine.roles import ROLES
 from engine.store import Database
 
@@ -75,6 +78,12 @@ class DemoWalker:
             with self.db.unit_of_work() as uow:
                 cases.fire_due_timers(uow, self._ctx(moment), case)
                 uow.commit()
+
+
+def has_cases(db: Database) -> bool:
+    """Whether any case exists (demo cases are seeded into an empty database only)."""
+    with db.unit_of_work() as uow:
+        return uow.session.scalars(select(Instance.id).limit(1)).first() is not None
 
 
 def seed_cases(db: Database, settings: Settings, now: datetime, samples: dict[str, Any]) -> list[int]:

@@ -1,8 +1,8 @@
 """Front-end packages served straight from node_modules (installed by scripts/setup from
-package.json), limited to the files the pages use: no hand-copied bundles.
+package.json), limited to the files the pages use: no hand-copied bundles. The modeler's
+ES-module packages (bpmn-js-properties-panel, camunda-bpmn-moddle, camunda-bpmn-js-behaviors)
+are bundled by esbuild into ui/static/build/modeler.js instead (``npm run build``).
 """
-
-from pathlib import Path
 
 from flask import Blueprint, abort, send_from_directory
 
@@ -36,4 +36,5 @@ def asset(path: str):
 
 
 def installed(package: str) -> bool:
-    return (NODE_MODULES / package / ALLOWED[package]).is_dir() if package in ALLOWED else Path().is_dir()
+    """Whether ``package`` is an allowed package whose distribution folder is installed."""
+    return package in ALLOWED and (NODE_MODULES / package / ALLOWED[package]).is_dir()

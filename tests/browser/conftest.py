@@ -25,12 +25,15 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def live_server(deployed, settings, actors) -> Iterator[str]:
     """The whole app on a free port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join(timeout=10)
+    app.extensions["marshrut"]["db"].dispose()  # close the pool's connections now, not at garbage collection
 
 
 @pytest.fixture(scope="session")
