@@ -3,9 +3,11 @@
 import swagger_ui_bundle
 from flask import Blueprint, Flask
 from flask_smorest import Api
+from werkzeug.routing import IntegerConverter, Map
 
 import ui
 from api.config import settings_from_env
+from api.schemas import MAX_INT
 from engine.config import Settings
 from engine.store import Database
 
@@ -15,10 +17,20 @@ docs_assets = Blueprint(
 )
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` bounded by the id columns' range (see :data:`api.schemas.MAX_INT`)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_INT,  # noqa: A002
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for ``settings`` (from the environment when not given)."""
     settings = settings or settings_from_env()
     app = Flask(__name__)
+    # Ids in paths (<int:…>) above what an id column holds match no route (404), for every blueprint.
+    app.url_map.converters["int"] = DatabaseIdConverter
     app.config.update(
         SECRET_KEY=settings.secret_key,
         API_TITLE="Marshrut API",

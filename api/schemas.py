@@ -14,8 +14,13 @@ class MeSchema(Schema):
     roles = fields.List(fields.String())
 
 
+#: The largest value an id column holds (``Integer``: PostgreSQL's int4); larger ids and pages are
+#: refused as bad input instead of reaching the database and failing there.
+MAX_INT = 2**31 - 1
+
+
 class PageArgs(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_INT))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
@@ -108,7 +113,7 @@ class TaskSchema(Schema):
 class TaskListArgs(PageArgs):
     state = fields.String(load_default="ready", validate=validate.OneOf(["ready", "completed", "cancelled", "all"]))
     role = fields.String()
-    instance_id = fields.Integer()
+    instance_id = fields.Integer(validate=validate.Range(max=MAX_INT))
     process_key = fields.String()
     sla_status = fields.String(validate=validate.OneOf(["on_track", "at_risk", "overdue"]))
     mine = fields.Boolean(load_default=False)

@@ -3,12 +3,12 @@
 from datetime import datetime
 
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.auth import require
 from api.deps import operation
 from api.presenters import task_list_body
-from api.schemas import InstanceSchema, TaskSchema
+from api.schemas import MAX_INT, InstanceSchema, TaskSchema
 from engine import queries, sla, views
 from engine.access import Actor
 
@@ -27,10 +27,20 @@ class LateInstanceSchema(InstanceSchema):
     breached = fields.List(fields.String())
 
 
+class OverdueArgs(AtArgs):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_INT))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500),
+                              metadata={"description": "завдань і справ на сторінці (кожного)"})
+
+
 class OverdueSchema(Schema):
     at = fields.String()
     tasks = fields.List(fields.Nested(TaskSchema))
     instances = fields.List(fields.Nested(LateInstanceSchema))
+    total_tasks = fields.Integer()
+    total_instances = fields.Integer()
+    page = fields.Integer()
+    per_page = fields.Integer()
 
 
 def _moment(args: dict, now: datetime) -> datetime:
@@ -39,14 +49,15 @@ def _moment(args: dict, now: datetime) -> datetime:
 
 @bp.route("/sla/overdue")
 @require("manager", "admin")
-@bp.arguments(AtArgs, location="query")
+@bp.arguments(OverdueArgs, location="query")
 @bp.response(200, OverdueSchema)
 def overdue(args: dict, actor: Actor):
-    """Tasks and cases overdue now, or at ?at="""
+    """Tasks and cases overdue now, or at ?at= (oldest due first, a page of each; totals in total_*)"""
     with operation() as (uow, ctx):
         moment = _moment(args, ctx.now())
-        tasks, late = sla.overdue(uow, moment)
-        task_items = task_list_body(uow, ctx, tasks)
+        found = sla.overdue_page(uow, moment, args["page"], args["per_page"])
+        late = found.instances
+        task_items = task_list_body(uow, ctx, found.tasks)
         for item in task_items:
             item["sla_status"] = "overdue"
         instances = [
@@ -54,7 +65,8 @@ def overdue(args: dict, actor: Actor):
              "breached": which}
             for i, which in late
         ]
-    return {"at": moment.isoformat(), "tasks": task_items, "instances": instances}
+    return {"at": moment.isoformat(), "tasks": task_items, "instances": instances, "total_tasks": found.total_tasks,
+            "total_instances": found.total_instances, "page": args["page"], "per_page": args["per_page"]}
 
 
 @bp.route("/sla/summary")

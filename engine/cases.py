@@ -202,9 +202,10 @@ def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definiti
         audit.record(uow, "case_finished", actor, now, instance.id, data={"status": status})
     instance.state = runtime.dump(workflow)
     instance.updated_at = now
-    uow.flush()
     still = [row for row in open_rows.values() if row.state == READY] + [row for row in new_rows if row.state == READY]
-    refresh_forecast(uow, instance, compiled, ctx, open_tasks=still, timers=[t for t in waiting if t.state == "waiting"])
+    with uow.session.no_autoflush:  # the forecast goes into the same UPDATE of the case
+        refresh_forecast(uow, instance, compiled, ctx, open_tasks=still, timers=[t for t in waiting if t.state == "waiting"])
+    uow.flush()
 
 
 def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,
@@ -214,6 +215,7 @@ def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.
     if instance.sla_met_at is None and (instance.status != RUNNING or _step_done(uow, instance.id, until)):
         instance.sla_met_at = ctx.now()
     instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx, open_tasks, timers)
+    instance.forecast_checked_at = ctx.now()
 
 
 def forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,

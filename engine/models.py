@@ -72,6 +72,7 @@ class Instance(Base):
         Index("ix_instances_key_status", "process_key", "status"),
         Index("ix_instances_status_target", "status", "target_due"),
         Index("ix_instances_status_legal", "status", "legal_due"),
+        Index("ix_instances_completed_at", "completed_at"),  # cases still running at a past moment (?at=)
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -89,6 +90,9 @@ class Instance(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: Forecast finish along the expected path (remaining steps at their upper limits).
     forecast_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: When ``forecast_at`` was computed: a late case's forecast moves only with the date, so
+    #: the worker re-forecasts those not computed yet today, not every late case every pass.
+    forecast_checked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     #: When the part of the case its target and legal dates measure was done (end, or ``sla_until``).
     sla_met_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     target_breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
@@ -100,8 +104,11 @@ class Instance(Base):
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        Index("ix_tasks_state_role", "state", "role"),
+        # A role's work list, first page: walked in due order, never sorted (ORDER BY due_at NULLS LAST, id).
+        Index("ix_tasks_state_role_due", "state", "role", "due_at", "id"),
         Index("ix_tasks_state_due", "state", "due_at"),
+        # Late at a moment (the overdue view): not yet closed, or closed after it; past due, created by then.
+        Index("ix_tasks_completed_due", "completed_at", "due_at", "created_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)

@@ -79,7 +79,9 @@ def list_tasks(
         query = query.where(Task.process_key == process_key)
     if sla_status is not None:
         query = query.where(task_sla_clause(sla_status, now))
-    query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.id)
+    # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
+    # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
+    query = query.order_by(Task.due_at.asc().nulls_last(), Task.id)
     return paginate(uow, query, page, per_page)
 
 
@@ -165,8 +167,10 @@ def open_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
 
 
 def waiting_timers(uow: UnitOfWork, instance_id: int) -> list[Timer]:
-    query = select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting").order_by(Timer.fires_at)
-    return list(uow.session.scalars(query))
+    # Sorted here, not with ORDER BY fires_at: SQLite would walk ix_timers_state_fires (every
+    # waiting timer of every case) to avoid sorting a case's two or three.
+    query = select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting")
+    return sorted(uow.session.scalars(query), key=lambda t: (t.fires_at, t.id))
 
 
 def definition_of(uow: UnitOfWork, instance: Instance) -> Definition:

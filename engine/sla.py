@@ -2,10 +2,11 @@
 
 import statistics
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select, union_all
 
 from engine.models import Definition, Instance, Task
 from engine.store import UnitOfWork
@@ -23,18 +24,69 @@ def _running_at(moment: datetime) -> Any:
 
 def overdue(uow: UnitOfWork, moment: datetime) -> tuple[list[Task], list[tuple[Instance, list[str]]]]:
     """Tasks open and past due at ``moment``; cases past their target or legal date then."""
-    tasks = list(uow.session.scalars(
-        select(Task).where(_open_at(moment), Task.due_at < moment).order_by(Task.due_at, Task.id)
-    ))
-    late_target = and_(Instance.target_due < moment, or_(Instance.sla_met_at.is_(None), Instance.sla_met_at > moment))
-    late_legal = and_(Instance.legal_due < moment, or_(Instance.sla_met_at.is_(None), Instance.sla_met_at > moment))
-    query = select(Instance).where(_running_at(moment), or_(late_target, late_legal)).order_by(Instance.target_due)
+    found = overdue_page(uow, moment, per_page=None)
+    return found.tasks, found.instances
+
+
+@dataclass
+class OverduePage:
+    """One page of the overdue view: tasks and cases late at a moment, with how many there are in all."""
+
+    tasks: list[Task]
+    instances: list[tuple[Instance, list[str]]]
+    total_tasks: int
+    total_instances: int
+
+
+def _late_tasks_at(moment: datetime) -> tuple[Any, Any]:
+    """Open and past due at ``moment``, as two conditions that each walk one range of
+    ``ix_tasks_completed_due``: still open, or closed only after ``moment``."""
+    late = and_(Task.due_at < moment, Task.created_at <= moment)
+    return and_(Task.completed_at.is_(None), late), and_(Task.completed_at > moment, late)
+
+
+def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int | None = 50) -> OverduePage:
+    """A page of :func:`overdue` (``per_page=None``: everything), oldest due first, with the totals.
+
+    The tasks are found through the two halves of :func:`_late_tasks_at` (a UNION ALL the
+    database walks in index order), then read by id: the answer costs the page, not every
+    late task of the department.
+    """
+    halves = _late_tasks_at(moment)
+    keys = union_all(*(select(Task.id, Task.due_at, Task.created_at).where(half) for half in halves)).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.due_at, keys.c.created_at, keys.c.id)
+    if per_page is not None:
+        ordered = ordered.limit(per_page).offset((page - 1) * per_page)
+    ids = list(uow.session.scalars(ordered))
+    rows = {t.id: t for t in uow.session.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
+    tasks = [rows[i] for i in ids]
+    total_tasks = len(tasks) if per_page is None else sum(
+        uow.session.scalar(select(func.count()).select_from(Task).where(half)) or 0 for half in halves)
+    case_halves = _late_cases_at(moment)
+    keys = union_all(*(select(Instance.id, Instance.target_due).where(half) for half in case_halves)).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.target_due, keys.c.id)
+    if per_page is not None:
+        ordered = ordered.limit(per_page).offset((page - 1) * per_page)
+    case_ids = list(uow.session.scalars(ordered))
+    found = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(case_ids)))} if case_ids else {}
     instances = []
-    for instance in uow.session.scalars(query):
+    for instance in (found[i] for i in case_ids):
         which = [name for name, due in (("target", instance.target_due), ("legal", instance.legal_due))
                  if due is not None and due < moment]
         instances.append((instance, which))
-    return tasks, instances
+    total_instances = len(instances) if per_page is None else sum(
+        uow.session.scalar(select(func.count()).select_from(Instance).where(half)) or 0 for half in case_halves)
+    return OverduePage(tasks, instances, total_tasks, total_instances)
+
+
+def _late_cases_at(moment: datetime) -> tuple[Any, Any]:
+    """Running at ``moment`` and past its target or legal date then, as two index-friendly
+    halves: still running (ix_instances_status_target / _legal), or finished only after it."""
+    met_later = or_(Instance.sla_met_at.is_(None), Instance.sla_met_at > moment)
+    late = and_(Instance.received_at <= moment,
+                or_(and_(Instance.target_due < moment, met_later), and_(Instance.legal_due < moment, met_later)))
+    running = and_(Instance.status == "running", Instance.completed_at.is_(None))
+    return and_(running, late), and_(Instance.completed_at > moment, late)
 
 
 def summary(uow: UnitOfWork, moment: datetime) -> dict[str, Any]:

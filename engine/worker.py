@@ -8,8 +8,10 @@ killed mid-pass leaves every unfired timer waiting for the next pass.
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
+from datetime import time as dt_time
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from engine import alerts, cases, definitions, queries
 from engine.context import Context
@@ -69,26 +71,51 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
     return result
 
 
-def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 2000) -> int:
+def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> int:
     """Re-forecast running cases with an overdue step: their finish moves with the clock.
+
+    It moves only with the date (every limit counts whole days), so a late case is
+    re-forecast once a day: those whose forecast was not yet checked today, oldest first,
+    ``batch`` per pass. Their steps and timers are read for the whole batch at once.
 
     A plain UPDATE, not the versioned row: a forecast must not make a colleague's
     simultaneous completion fail as a conflict.
     """
+    now = ctx.now()
+    today = datetime.combine(ctx.calendar.local_date(now), dt_time(0), tzinfo=ctx.calendar.tz)
+    # The cases with an overdue step first, on their own: as one query with a LIMIT the planner
+    # walks every case in id order looking for late ones (half a second at 100,000 cases).
+    late_ids = sorted(set(uow.session.scalars(select(Task.instance_id).where(Task.state == "ready", Task.due_at < now))))
+    if not late_ids:
+        return 0
     late = (
-        select(Instance).where(Instance.status == "running", Instance.sla_met_at.is_(None))
-        .where(Instance.id.in_(select(Task.instance_id).where(Task.state == "ready", Task.due_at < ctx.now())))
-        .limit(batch)
+        select(Instance).where(Instance.id.in_(late_ids), Instance.status == "running", Instance.sla_met_at.is_(None))
+        .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today))
+        .order_by(Instance.id).limit(batch)
     )
-    count = 0
-    for instance in list(uow.session.scalars(late)):
-        moment = cases.forecast(uow, instance, definitions.compiled(queries.definition_of(uow, instance)), ctx)
-        uow.session.execute(
-            update(Instance).where(Instance.id == instance.id).values(forecast_at=moment)
-            .execution_options(synchronize_session=False)
-        )
-        count += 1
-    return count
+    instances = list(uow.session.scalars(late))
+    if not instances:
+        return 0
+    ids = [i.id for i in instances]
+    open_tasks: dict[int, list[Task]] = {i: [] for i in ids}
+    for task in uow.session.scalars(select(Task).where(Task.instance_id.in_(ids), Task.state == "ready").order_by(Task.id)):
+        open_tasks[task.instance_id].append(task)
+    timers: dict[int, list[Timer]] = {i: [] for i in ids}
+    for timer in uow.session.scalars(select(Timer).where(Timer.instance_id.in_(ids), Timer.state == "waiting")):
+        timers[timer.instance_id].append(timer)
+    table = Instance.__table__
+    values = [
+        {"row_id": instance.id, "forecast": cases.forecast(
+            uow, instance, definitions.compiled(queries.definition_of(uow, instance)), ctx,
+            open_tasks[instance.id], timers[instance.id]), "checked": now}
+        for instance in instances
+    ]
+    uow.session.execute(
+        update(table).where(table.c.id == bindparam("row_id"))
+        .values(forecast_at=bindparam("forecast"), forecast_checked_at=bindparam("checked")),
+        values,
+    )
+    return len(values)
 
 
 def run_forever(db: Database, settings: Settings, interval: float = 5.0) -> None:

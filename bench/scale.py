@@ -1,0 +1,151 @@
+"""At scale: the same questions asked of a small and of a large database of open cases.
+
+The database is filled by :mod:`bench.generate` (first the small size, then topped up to
+the large one). At each size, against the running server: the task list (``GET /tasks``
+as each role of the path, first page), the managers' overdue view (``GET /sla/overdue``),
+completing open steps of generated cases one after another (``POST /tasks/{id}/complete``);
+and in-process, passes of the timer worker (``worker.run_pass``, what ``marshrut worker``
+runs every few seconds).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from sqlalchemy import text
+
+from bench import generate
+from bench.common import Caller, latency_stats, log, prepare, serve, set_clock
+from bench.samples import STEPS
+from engine import worker
+from engine.config import Settings
+from engine.store import Database
+
+
+def _warm(server: Any, workers: int) -> None:
+    """Every gunicorn worker answers a few requests before anything is timed."""
+    caller = Caller(server, "programs_dept")
+    for _ in range(workers * 4):
+        caller.ok("GET", "/tasks", params={"per_page": 1})
+
+
+def task_list(server: Any, count: int) -> dict[str, Any]:
+    session = requests.Session()
+    callers = [Caller(server, role, session) for role in generate.ROLES_OF_PATH]
+    seconds, totals = [], {}
+    for index in range(count):
+        caller = callers[index % len(callers)]
+        body, elapsed = caller.ok("GET", "/tasks")
+        seconds.append(elapsed)
+        totals[generate.ROLES_OF_PATH[index % len(callers)]] = body["total"]
+    return {**latency_stats(seconds), "page": 50, "ready_tasks_by_role": totals}
+
+
+def overdue(server: Any, count: int) -> dict[str, Any]:
+    caller = Caller(server, "manager")
+    seconds, sizes = [], {}
+    for _ in range(count):
+        started = time.perf_counter()
+        response = caller.session.get(server.url("/sla/overdue"), headers=caller.headers, timeout=300)
+        seconds.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"GET /sla/overdue: {response.status_code} {response.text[:300]}")
+        body = response.json()
+        sizes = {"tasks": len(body["tasks"]), "total_tasks": body.get("total_tasks", len(body["tasks"])),
+                 "instances": len(body["instances"]), "total_instances": body.get("total_instances", len(body["instances"])),
+                 "bytes": len(response.content)}
+    return {**latency_stats(seconds), "answer": sizes}
+
+
+def ready_tasks(db: Database, count: int, seed: int) -> list[tuple[int, str, str]]:
+    """``count`` ready steps of distinct generated cases, picked at random."""
+    with db.engine.connect() as connection:
+        rows = connection.execute(text(
+            "SELECT id, instance_id, element_id, role FROM tasks WHERE state = 'ready' AND process_key = 'address_aid'"
+        )).all()
+    chosen, cases = [], set()
+    for task_id, instance_id, element_id, role in random.Random(seed).sample(rows, len(rows)):
+        if instance_id in cases:
+            continue
+        cases.add(instance_id)
+        chosen.append((task_id, element_id, role))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def complete(server: Any, tasks: list[tuple[int, str, str]], warm: int) -> dict[str, Any]:
+    session = requests.Session()
+    callers: dict[str, Caller] = {}
+    seconds = []
+    for index, (task_id, element_id, role) in enumerate(tasks):
+        caller = callers.setdefault(role, Caller(server, role, session))
+        _body, elapsed = caller.ok("POST", f"/tasks/{task_id}/complete", json={"data": STEPS[element_id]})
+        if index >= warm:
+            seconds.append(elapsed)
+    return latency_stats(seconds)
+
+
+def worker_passes(db: Database, settings: Settings, passes: int) -> dict[str, Any]:
+    seconds, work = [], []
+    for _ in range(passes):
+        started = time.perf_counter()
+        result = worker.run_pass(db, settings)
+        seconds.append(time.perf_counter() - started)
+        work.append({"timers_fired": result.timers_fired, "breaches": result.breaches, "forecasts": result.forecasts})
+    stats = latency_stats(seconds)
+    return {**stats, "seconds": [round(s, 3) for s in seconds], "work": work}
+
+
+def database_bytes(db: Database, backend: str) -> int | None:
+    with db.engine.connect() as connection:
+        if backend == "postgresql":
+            return int(connection.execute(text(
+                "SELECT SUM(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = current_schema() AND c.relkind = 'r'")).scalar() or 0)
+        return connection.execute(text("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")).scalar()
+
+
+def run(backend: str, url: str, sizes: list[int], workers: int, log_dir: Path, quick: bool, seed: int = 7) -> dict[str, Any]:
+    db, settings = prepare(url, generate.TEMPLATE_START)
+    started = time.perf_counter()
+    template_ids = generate.walk_templates(db, settings)
+    dialect = generate.Dialect(backend)
+    templates = generate.read_templates(db, dialect, template_ids)
+    generate.remove_cases(db, template_ids)  # registered a month before NOW: they would all be late
+    set_clock(db, generate.NOW)
+    people = generate.people(db)
+    report: dict[str, Any] = {"backend": backend, "now": generate.NOW.isoformat(), "overdue_share": 0.05,
+                              "templates_s": round(time.perf_counter() - started, 2), "sizes": {}}
+    generated = 0
+    with serve(url, workers, log_dir) as server:
+        _warm(server, workers)
+        for size in sizes:
+            log(f"{backend}: generating {size - generated} cases (to {size})")
+            began = time.perf_counter()
+            plan = generate.copies(db, dialect, templates, size - generated, first_index=generated,
+                                   overdue_share=0.05, seed=seed + size, people=people)
+            generate.analyze(db, dialect)
+            generation_s = time.perf_counter() - began
+            generated = size
+            checked = generate.verify(db, settings, 20 if quick else 50, seed)
+            log(f"{backend}: {size} open cases in {generation_s:.1f} s; measuring")
+            entry: dict[str, Any] = {
+                "generated": {"cases": plan.cases, "rows": plan.rows, "overdue": plan.overdue,
+                              "fresh_breaches": plan.fresh_breaches, "due_timers": plan.due_timers,
+                              "seconds": round(generation_s, 2), "build_write_s": plan.seconds, "verified": checked},
+                "database_bytes": database_bytes(db, backend),
+            }
+            entry["task_list"] = task_list(server, 35 if quick else 140)
+            entry["overdue"] = overdue(server, 5 if quick else 20)
+            warm = 2 * workers
+            picks = ready_tasks(db, warm + (20 if quick else 80), seed + size)
+            entry["complete"] = complete(server, picks, warm)
+            entry["worker_pass"] = worker_passes(db, settings, 3 if quick else 5)
+            report["sizes"][str(size)] = entry
+    db.dispose()
+    return report
