@@ -5,6 +5,7 @@ deployed diagrams and one user per role.
 ``MARSHRUT_TEST_POSTGRES_URL``); ``scripts/test`` runs the suite on both.
 """
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from werkzeug.security import generate_password_hash
 
 from engine import definitions, migrate, users
 from engine.access import Actor
@@ -89,14 +91,20 @@ def deployed(db: Database, settings: Settings) -> Database:
     return db
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """A web password's hash, computed once per test session (hashing is slow on purpose)."""
+    return generate_password_hash(password)
+
+
 @pytest.fixture
 def actors(db: Database) -> dict[str, Actor]:
-    """One user per role, login = role key; tokens are ``token-<role>``."""
+    """One user per role, login = role key; tokens ``token-<role>``, passwords ``pw-<role>``."""
     result = {}
     with db.unit_of_work() as uow:
         for role in ROLES:
-            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}",
-                                             password=f"pw-{role}")
+            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}")
+            user.password_hash = password_hash(f"pw-{role}")
             result[role] = users.actor_of(user)
         uow.commit()
     return result

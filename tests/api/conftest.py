@@ -15,30 +15,12 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from api.app import create_app
-from engine import definitions, users
-from engine.access import Actor
+from engine import definitions
 from engine.config import Settings
-from engine.roles import ROLES
 from engine.store import Database
 from tests.conftest import kyiv
 
 API = "/api/v1"
-
-
-@pytest.fixture
-def actors(db: Database) -> dict[str, Actor]:
-    """One user per role, login = role key, token ``token-<role>`` (as the shared fixture).
-
-    Overridden here without web passwords: hashing fourteen of them costs ~2.5 s per test
-    and no request here logs in with a password.
-    """
-    result = {}
-    with db.unit_of_work() as uow:
-        for role in ROLES:
-            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}")
-            result[role] = users.actor_of(user)
-        uow.commit()
-    return result
 
 
 _COMPILED_SHIPPED: dict[str, definitions.Compiled] = {}

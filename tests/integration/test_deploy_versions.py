@@ -12,7 +12,6 @@ from engine.models import Definition
 from engine.operation import operation
 from tests.conftest import ROOT, kyiv
 from tests.integration.engine_walk import Walker
-from tests.integration.test_roadmap import staff
 
 MINIMAL = ROOT / "tests" / "data" / "minimal"
 V1 = (MINIMAL / "mini.bpmn").read_text(encoding="utf-8")
@@ -69,11 +68,6 @@ def version_count(db, settings) -> int:
 def version_of_case(walker: Walker, case: int) -> int:
     with operation(walker.db, walker.settings) as (uow, _ctx):
         return uow.session.get(Definition, walker.instance(case).definition_id).version
-
-
-@pytest.fixture
-def actors(db):
-    return staff(db)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from engine.models import Task
 from engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
-from tests.integration.test_roadmap import staff
 
 KEY = "needs_assessment_plan"
 MEASURES = [
@@ -24,11 +23,6 @@ MEASURES = [
 
 def result(element_id: str) -> dict[str, str]:
     return {"result": f"Виконано: {element_id}", "completed_on": "2026-03-02"}
-
-
-@pytest.fixture
-def actors(db):
-    return staff(db)
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, definitions, users
-from engine.access import Actor
+from engine import cases, definitions
 from engine.errors import InvalidInput
 from engine.models import AuditEvent, Task
 from engine.operation import operation
-from engine.roles import ROLES
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.walks import ROADMAP_APPLICATION, ROADMAP_STEPS
@@ -21,22 +19,6 @@ NO_REFUSAL_MESSAGE = (
     "Відмова не допускається: у зверненні повідомлено про загрозу життю чи здоров'ю, домашнє насильство, "
     "насильство за ознакою статі або жорстоке поводження з дитиною (Закон «Про соціальні послуги»)."
 )
-
-
-def staff(db) -> dict[str, Actor]:
-    """One user per role (login = role key), without the web password whose hashing is slow."""
-    result = {}
-    with db.unit_of_work() as uow:
-        for role in ROLES:
-            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}")
-            result[role] = users.actor_of(user)
-        uow.commit()
-    return result
-
-
-@pytest.fixture
-def actors(db) -> dict[str, Actor]:
-    return staff(db)
 
 
 @pytest.fixture

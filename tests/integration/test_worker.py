@@ -13,14 +13,8 @@ from engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.integration.test_address_aid import walk_to_committee
-from tests.integration.test_roadmap import staff
 
 COMMITTEE = "wait_committee_meeting"
-
-
-@pytest.fixture
-def actors(db):
-    return staff(db)
 
 
 @pytest.fixture

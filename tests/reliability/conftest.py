@@ -24,15 +24,14 @@ import requests
 from flask import Flask
 
 from api.app import create_app
-from engine import cases, queries, users
+from engine import cases, queries
 from engine.access import Actor
 from engine.clock import FixedClock
 from engine.config import Settings
 from engine.context import Context
-from engine.roles import ROLES
 from engine.store import Database
 from tests.api.conftest import Http
-from tests.conftest import BACKEND, ROOT, kyiv
+from tests.conftest import BACKEND, ROOT
 from tests.walks import APPLICATION
 
 requires_postgres = pytest.mark.skipif(
@@ -40,18 +39,6 @@ requires_postgres = pytest.mark.skipif(
     reason="needs PostgreSQL (MARSHRUT_TEST_BACKEND=postgresql): several processes or row-locking "
            "transactions on one database, which SQLite serialises through its single writer",
 )
-
-
-@pytest.fixture
-def actors(db: Database) -> dict[str, Actor]:
-    """One user per role, login = role key, token ``token-<role>``."""
-    result = {}
-    with db.unit_of_work() as uow:
-        for role in ROLES:
-            user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}")
-            result[role] = users.actor_of(user)
-        uow.commit()
-    return result
 
 
 @pytest.fixture
