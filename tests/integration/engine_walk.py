@@ -9,7 +9,10 @@ from engine.config import Settings
 from engine.models import Instance, Task
 from engine.operation import operation
 from engine.store import Database
-from tests.conftest import set_now
+from tests.conftest import kyiv, set_now
+from tests.walks import ADDRESS_AID_STEPS, APPLICATION
+
+UNTIL_ENDORSEMENT = list(ADDRESS_AID_STEPS)[: list(ADDRESS_AID_STEPS).index("endorse_draft_decision") + 1]
 
 
 class Walker:
@@ -49,3 +52,12 @@ class Walker:
 
     def tick(self) -> worker.PassResult:
         return worker.run_pass(self.db, self.settings)
+
+    def address_aid_to_committee(self) -> int:
+        """Register on Mon 2026-02-02 and complete every step up to the endorsement on Thu 2026-02-12."""
+        case = self.start("address_aid", APPLICATION)
+        for element_id in UNTIL_ENDORSEMENT:
+            if element_id == "endorse_draft_decision":
+                self.at(kyiv("2026-02-12 15:00"))
+            self.complete(case, element_id, ADDRESS_AID_STEPS[element_id])
+        return case

@@ -9,22 +9,9 @@ from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION, REFUSED
 
-UNTIL_ENDORSEMENT = list(ADDRESS_AID_STEPS)[: list(ADDRESS_AID_STEPS).index("endorse_draft_decision") + 1]
-
-
 @pytest.fixture
 def walker(deployed, settings, actors) -> Walker:
     return Walker(deployed, settings, actors).at(kyiv("2026-02-02 10:00"))
-
-
-def walk_to_committee(walker: Walker) -> int:
-    """Register on Mon 2026-02-02 and complete every step up to the endorsement on Thu 2026-02-12."""
-    case = walker.start("address_aid", APPLICATION)
-    for element_id in UNTIL_ENDORSEMENT:
-        if element_id == "endorse_draft_decision":
-            walker.at(kyiv("2026-02-12 15:00"))
-        walker.complete(case, element_id, ADDRESS_AID_STEPS[element_id])
-    return case
 
 
 def test_a_registered_case_gets_a_number_its_target_and_legal_dates_and_the_first_step(walker):
@@ -47,7 +34,7 @@ def test_target_and_legal_dates_follow_the_spec_example(walker, settings):
 
 
 def test_granted_case_runs_through_the_committee_registers_and_notice(walker):
-    case = walk_to_committee(walker)
+    case = walker.address_aid_to_committee()
     assert walker.open_ids(case) == []
     with operation(walker.db, walker.settings) as (uow, ctx):
         timers = queries.waiting_timers(uow, case)
@@ -79,7 +66,7 @@ def test_granted_case_runs_through_the_committee_registers_and_notice(walker):
 
 
 def test_refused_case_skips_the_registers_and_goes_to_the_notice(walker):
-    case = walk_to_committee(walker)
+    case = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-18 10:00")).tick()
     walker.complete(case, "record_committee_decision", REFUSED)
     assert walker.open_ids(case) == ["notify_applicant"]
@@ -140,7 +127,7 @@ def test_only_the_executing_role_may_complete_a_step(walker, actors):
 
 
 def test_a_participant_sees_the_registers_step_but_cannot_complete_it(walker):
-    case = walk_to_committee(walker)
+    case = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-18 10:00")).tick()
     walker.complete(case, "record_committee_decision", ADDRESS_AID_STEPS["record_committee_decision"])
     with pytest.raises(Forbidden):

@@ -14,9 +14,8 @@ from engine.models import Notification
 from engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
-from tests.walks import ADDRESS_AID_STEPS, APPLICATION
+from tests.walks import APPLICATION
 
-UNTIL_ENDORSEMENT = list(ADDRESS_AID_STEPS)[:10]
 
 
 class Inbox:
@@ -49,11 +48,8 @@ def walker(deployed, settings, actors) -> Walker:
 
 
 def walk_to_committee(walker: Walker) -> int:
-    case = walker.start("address_aid", APPLICATION)
-    for element_id in UNTIL_ENDORSEMENT:
-        if element_id == "endorse_draft_decision":
-            walker.at(kyiv("2026-02-12 15:00"))
-        walker.complete(case, element_id, ADDRESS_AID_STEPS[element_id])
+    """The case up to the endorsement, then the committee meeting of Wed 2026-02-18 held."""
+    case = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-18 09:30")).tick()
     return case
 
