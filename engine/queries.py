@@ -104,7 +104,10 @@ def involved_roles(uow: UnitOfWork, instance_id: int) -> set[str]:
 
 
 def get_instance(uow: UnitOfWork, actor: Actor, instance_id: int) -> Instance:
-    """:raise NotFound: no such case. :raise Forbidden: not involved (see :func:`can_see`)."""
+    """The case by id, whoever asks; callers showing personal data check :func:`can_see`.
+
+    :raise NotFound: no such case.
+    """
     instance = uow.session.get(Instance, instance_id)
     if instance is None:
         raise NotFound(f"Справу {instance_id} не знайдено")

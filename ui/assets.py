@@ -33,8 +33,3 @@ def asset(path: str):
             base = NODE_MODULES / package / folder
             return send_from_directory(base, path[len(prefix):], max_age=3600)
     abort(404)
-
-
-def installed(package: str) -> bool:
-    """Whether ``package`` is an allowed package whose distribution folder is installed."""
-    return package in ALLOWED and (NODE_MODULES / package / ALLOWED[package]).is_dir()

@@ -12,7 +12,6 @@ from engine.models import AuditEvent, Task, Timer
 from engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
-from tests.integration.test_address_aid import walk_to_committee
 
 COMMITTEE = "wait_committee_meeting"
 
@@ -40,7 +39,7 @@ def committee_timer(walker: Walker, case: int) -> Timer:
 
 
 def test_two_racing_worker_passes_fire_the_committee_timer_exactly_once(walker, monkeypatch):
-    case = walk_to_committee(walker)
+    case = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-18 10:00"))
 
     real_fire = cases.fire_due_timers
@@ -76,9 +75,9 @@ def test_two_racing_worker_passes_fire_the_committee_timer_exactly_once(walker, 
 
 
 def test_a_worker_killed_mid_pass_leaves_the_timer_waiting_and_the_next_pass_fires_it_once(walker, monkeypatch):
-    first = walk_to_committee(walker)
+    first = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-02 11:00"))
-    second = walk_to_committee(walker)
+    second = walker.address_aid_to_committee()
     assert first < second  # the pass handles cases in id order: the first is done before the crash
     walker.at(kyiv("2026-02-18 10:00"))
 
@@ -108,7 +107,7 @@ def test_a_worker_killed_mid_pass_leaves_the_timer_waiting_and_the_next_pass_fir
 
 
 def test_a_timer_not_yet_due_is_left_alone(walker):
-    case = walk_to_committee(walker)
+    case = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-18 08:59:59"))
     assert walker.tick().timers_fired == 0
     assert committee_timer(walker, case).state == "waiting"
@@ -116,9 +115,9 @@ def test_a_timer_not_yet_due_is_left_alone(walker):
 
 
 def test_a_case_whose_timer_fails_does_not_hold_back_the_others_and_is_retried(walker, monkeypatch, caplog):
-    broken = walk_to_committee(walker)
+    broken = walker.address_aid_to_committee()
     walker.at(kyiv("2026-02-02 11:00"))
-    healthy = walk_to_committee(walker)
+    healthy = walker.address_aid_to_committee()
     assert broken < healthy  # the broken case comes first in the pass
     walker.at(kyiv("2026-02-18 10:00"))
 
