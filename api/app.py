@@ -7,6 +7,7 @@ from werkzeug.routing import IntegerConverter, Map
 
 import ui
 from api.config import settings_from_env
+from api.deps import close_request_session
 from api.schemas import MAX_INT
 from engine.config import Settings
 from engine.store import Database
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
     )
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
+    app.teardown_appcontext(close_request_session)
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from api import admin, definitions, errors, health, instances, me, notifications, reference, sla, tasks

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask import request, session
 
-from api.deps import database
+from api.deps import request_session
 from engine import users
 from engine.access import Actor
 from engine.errors import Forbidden, Unauthenticated
+from engine.store import UnitOfWork
 
 
 def current_actor() -> Actor:
@@ -19,15 +20,15 @@ def current_actor() -> Actor:
     """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    with database().unit_of_work() as uow:
-        if scheme.lower() == "bearer" and token.strip():
-            actor = users.by_token(uow, token.strip())
-            if actor is not None:
-                return actor
-        elif not header and session.get("login"):
-            actor = users.by_login(uow, session["login"])
-            if actor is not None:
-                return actor
+    uow = UnitOfWork(request_session())  # not closed: the request's operation goes on in this transaction
+    if scheme.lower() == "bearer" and token.strip():
+        actor = users.by_token(uow, token.strip())
+        if actor is not None:
+            return actor
+    elif not header and session.get("login"):
+        actor = users.by_login(uow, session["login"])
+        if actor is not None:
+            return actor
     raise Unauthenticated("Потрібен дійсний токен: заголовок Authorization: Bearer <токен>")
 
 

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from engine import audit, queries, views
+from engine import audit, definitions, queries, views
 from engine.access import Actor
 from engine.context import Context
 from engine.errors import Forbidden
@@ -26,7 +26,7 @@ def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False
     instance = uow.session.get(Instance, task.instance_id)
     form = None
     if with_form and instance is not None:
-        form = queries.definition_of(uow, instance).forms.get(task.element_id)
+        form = definitions.compiled(queries.definition_of(uow, instance)).forms.get(task.element_id)
     return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form)
 
 

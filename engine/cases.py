@@ -40,7 +40,7 @@ def start_case(
     definition = definitions.latest(uow, process_key)
     assert definition is not None
     compiled = definitions.compiled(definition)
-    validate_form(definition.forms.get("start", {}), data)
+    validate_form(compiled.forms.get("start", {}), data)
     now = ctx.now()
     received = (received_at or now).astimezone(ctx.calendar.tz)
     if received > now:
@@ -85,7 +85,7 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     instance = _instance_for_update(uow, task.instance_id)
     definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
-    validate_form(definition.forms.get(task.element_id, {}), data)
+    validate_form(compiled.forms.get(task.element_id, {}), data)
     _check_rule(compiled.step(task.element_id) or {}, {**instance.data, **(task.inputs or {}), **data}, ctx)
     workflow = runtime.load(instance.state, compiled, ctx)
     runtime.complete(workflow, task.spiff_id, data)

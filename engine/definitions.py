@@ -11,6 +11,7 @@ from typing import Any
 
 from lxml import etree
 from sqlalchemy import func, select
+from sqlalchemy.orm import undefer_group
 from SpiffWorkflow.bpmn.specs.data_spec import TaskDataReference
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
@@ -48,6 +49,7 @@ class Compiled:
     spec: Any
     subprocess_specs: dict[str, Any]
     steps: list[dict[str, Any]]
+    forms: dict[str, Any]
 
     @property
     def key(self) -> str:
@@ -127,7 +129,7 @@ def _parse_with_spiff(root: Any, bundle: Bundle, facts: diagram.DiagramFacts) ->
     specs = {facts.process_id: spec, **subprocess_specs}
     use_engine_clock(specs)
     bind_multi_instance_collections(specs)
-    return Compiled(facts, spec, subprocess_specs, build_steps(facts, bundle.forms))
+    return Compiled(facts, spec, subprocess_specs, build_steps(facts, bundle.forms), bundle.forms)
 
 
 def bind_multi_instance_collections(specs: dict[str, Any]) -> None:
@@ -186,7 +188,10 @@ _COMPILED: dict[str, Compiled] = {}
 
 
 def compiled(definition: Definition) -> Compiled:
-    """The compiled form of a deployed version, built once per process (specs are immutable)."""
+    """The compiled form of a deployed version, built once per process (specs are immutable).
+
+    Only its checksum is read from the row unless this process has not compiled it yet.
+    """
     found = _COMPILED.get(definition.checksum)
     if found is None:
         bundle = Bundle("definition.bpmn", definition.bpmn_xml.encode(), {k: v.encode() for k, v in definition.dmn_xml.items()}, definition.forms)
@@ -229,17 +234,18 @@ def latest(uow: UnitOfWork, key: str, required: bool = True) -> Definition | Non
 
 
 def latest_all(uow: UnitOfWork) -> list[Definition]:
-    """The newest version of every deployed process, by key."""
+    """The newest version of every deployed process, by key, with its sources (for showing them)."""
     newest = select(Definition.key, func.max(Definition.version).label("version")).group_by(Definition.key).subquery()
-    query = select(Definition).join(
+    query = select(Definition).options(undefer_group("sources")).join(
         newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.version)
     ).order_by(Definition.key)
     return list(uow.session.scalars(query))
 
 
 def versions(uow: UnitOfWork, key: str) -> list[Definition]:
-    """Every version of process ``key``, newest first."""
-    rows = list(uow.session.scalars(select(Definition).where(Definition.key == key).order_by(Definition.version.desc())))
+    """Every version of process ``key``, newest first, with its sources."""
+    query = select(Definition).options(undefer_group("sources")).where(Definition.key == key)
+    rows = list(uow.session.scalars(query.order_by(Definition.version.desc())))
     if not rows:
         raise NotFound(f"Процес «{key}» не розгорнуто")
     return rows

@@ -56,11 +56,14 @@ class Definition(Base):
     key: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(300))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
-    dmn_xml: Mapped[dict[str, str]] = mapped_column(JSON)
-    forms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The diagram's sources are read only when asked for: a running case gets them from the
+    # compiled cache (definitions.compiled), and reading and parsing them per request cost more
+    # than the rest of a step.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True, deferred_group="sources")
+    dmn_xml: Mapped[dict[str, str]] = mapped_column(JSON, deferred=True, deferred_group="sources")
+    forms: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True, deferred_group="sources")
     properties: Mapped[dict[str, str]] = mapped_column(JSON)
-    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(JSON, deferred=True, deferred_group="sources")
     checksum: Mapped[str] = mapped_column(String(64))
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deployed_by: Mapped[str | None] = mapped_column(String(80))

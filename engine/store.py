@@ -75,10 +75,17 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
+    def new_session(self) -> Session:
+        return self._sessions()
+
     @contextmanager
-    def unit_of_work(self) -> Iterator[UnitOfWork]:
-        """Open a transaction; roll back unless the caller committed."""
-        session = self._sessions()
+    def unit_of_work(self, session: Session | None = None) -> Iterator[UnitOfWork]:
+        """Open a transaction; roll back unless the caller committed.
+
+        ``session``: one the caller already holds, whose transaction this continues (a web
+        request authenticates and works in one transaction); it is closed here all the same.
+        """
+        session = session or self._sessions()
         try:
             yield UnitOfWork(session)
         except StaleDataError as err:  # lost the version race in an autoflush (a query before the explicit flush)

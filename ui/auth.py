@@ -4,21 +4,24 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import redirect, render_template, request, session, url_for
+from flask import g, redirect, render_template, request, session, url_for
 
-from api.deps import database
+from api.deps import database, request_session
 from engine import users
 from engine.access import Actor
 from engine.roles import ROLES
+from engine.store import UnitOfWork
 from ui import bp
 
 
 def current_user() -> Actor | None:
+    """The logged-in user, read once per request (the page and its layout both ask)."""
     login = session.get("login")
     if not login:
         return None
-    with database().unit_of_work() as uow:
-        return users.by_login(uow, login)
+    if g.get("page_actor") is None or g.page_actor.login != login:
+        g.page_actor = users.by_login(UnitOfWork(request_session()), login)  # the page's operation continues this transaction
+    return g.page_actor
 
 
 def login_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
