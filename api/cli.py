@@ -256,9 +256,9 @@ def task_complete(task_id: int, login: str, data_json: str) -> None:
     actor = actor_for(env, login)
     try:
         with operation(env.db, env.settings) as (uow, ctx):
-            task, instance = cases.complete_task(uow, actor, ctx, task_id, _load_json(data_json))
+            done = cases.complete_task(uow, actor, ctx, task_id, _load_json(data_json))
             uow.commit()
-            click.echo(f"{task.element_id}: виконано; справа {instance.number}: {instance.status}")
+            click.echo(f"{done.task.element_id}: виконано; справа {done.instance.number}: {done.instance.status}")
     except EngineError as error:
         fail(error)
 

@@ -4,22 +4,33 @@ from typing import Any
 
 from engine import audit, definitions, queries, views
 from engine.access import Actor
+from engine.cases import Completed
 from engine.context import Context
 from engine.errors import Forbidden
 from engine.models import Instance, Task
 from engine.store import UnitOfWork
 
 
-def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instance, record_read: bool = True) -> dict[str, Any]:
-    """The case as its viewer may see it; a read of personal data goes to the audit log."""
-    if not queries.can_see(uow, actor, instance):
+def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instance, record_read: bool = True,
+                  held: Completed | None = None) -> dict[str, Any]:
+    """The case as its viewer may see it; a read of personal data goes to the audit log.
+
+    ``held``: a completion whose use case already holds the case's open steps and timers.
+    """
+    involved = frozenset({held.task.role}) if held else frozenset()
+    if not queries.can_see(uow, actor, instance, involved):
         raise Forbidden("Справа доступна лише ролям, залученим до неї, та керівництву")
     if record_read:
         audit.record(uow, "case_viewed", actor.login, ctx.now(), instance.id)
-    return views.instance_view(
-        instance, queries.definition_of(uow, instance), queries.open_tasks(uow, instance.id),
-        queries.waiting_timers(uow, instance.id), ctx.now(), ctx.calendar,
-    )
+    open_tasks = held.open_tasks if held else queries.open_tasks(uow, instance.id)
+    timers = held.timers if held else queries.waiting_timers(uow, instance.id)
+    return views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar)
+
+
+def completed_body(uow: UnitOfWork, ctx: Context, actor: Actor, done: Completed) -> dict[str, Any]:
+    """The answer to a completion: the step as done and the case as it now stands."""
+    return {"task": task_body(uow, ctx, done.task),
+            "instance": instance_body(uow, ctx, actor, done.instance, record_read=False, held=done)}
 
 
 def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False) -> dict[str, Any]:

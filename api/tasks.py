@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from api.auth import require
 from api.deps import operation
-from api.presenters import instance_body, task_body, task_list_body
+from api.presenters import completed_body, task_body, task_list_body
 from api.schemas import CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of
 from engine import cases, queries
 from engine.access import Actor
@@ -47,7 +47,6 @@ def get(task_id: int, actor: Actor):
 def claim(task_id: int, actor: Actor):
     """Take the task into one's own work (409 when someone else holds it)"""
     with operation() as (uow, ctx):
-        queries.get_task(uow, actor, task_id)
         task = cases.claim(uow, actor, ctx, task_id)
         uow.commit()
         return task_body(uow, ctx, task)
@@ -59,7 +58,6 @@ def claim(task_id: int, actor: Actor):
 def unclaim(task_id: int, actor: Actor):
     """Give the task back to the role's queue"""
     with operation() as (uow, ctx):
-        queries.get_task(uow, actor, task_id)
         task = cases.unclaim(uow, actor, ctx, task_id)
         uow.commit()
         return task_body(uow, ctx, task)
@@ -72,8 +70,6 @@ def unclaim(task_id: int, actor: Actor):
 def complete(body: dict, task_id: int, actor: Actor):
     """Complete the task with its form's data; the case moves on"""
     with operation() as (uow, ctx):
-        queries.get_task(uow, actor, task_id)
-        task, instance = cases.complete_task(uow, actor, ctx, task_id, body["data"])
-        result = {"task": task_body(uow, ctx, task), "instance": instance_body(uow, ctx, actor, instance, record_read=False)}
+        result = completed_body(uow, ctx, actor, cases.complete_task(uow, actor, ctx, task_id, body["data"]))
         uow.commit()
     return result

@@ -4,13 +4,14 @@ Each takes a unit of work, the acting user and a context, changes rows and the w
 state together, writes the audit log, and leaves the commit to the caller.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
 
 from engine import audit, definitions, queries, runtime
-from engine.access import Actor, may_complete, split_roles
+from engine.access import Actor, may_complete, may_view_task, split_roles
 from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, case_dates, step_due
 from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -24,6 +25,16 @@ from engine.store import UnitOfWork
 
 RUNNING, COMPLETED, RETURNED, CANCELLED = "running", "completed", "returned", "cancelled"
 READY, DONE, WITHDRAWN = "ready", "completed", "cancelled"
+
+
+@dataclass(frozen=True)
+class Completed:
+    """A completed step and where its case now stands (the rows the use case already holds)."""
+
+    task: Task
+    instance: Instance
+    open_tasks: list[Task]
+    timers: list[Timer]
 
 
 def start_case(
@@ -68,14 +79,14 @@ def start_case(
     return instance
 
 
-def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, data: dict[str, Any]) -> tuple[Task, Instance]:
+def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, data: dict[str, Any]) -> Completed:
     """Complete a ready step with its form's data and move the case on.
 
+    :raise NotFound: no such step. :raise Forbidden: the actor may not see it, or see but not complete it.
     :raise Conflict: the step is no longer ready, or another user holds it.
-    :raise Forbidden: the actor's roles may not complete this step.
     :raise InvalidInput: the data breaks the form or a rule of the diagram.
     """
-    task = _task_for_update(uow, task_id)
+    task = _task_for_update(uow, actor, task_id)
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
     if not may_complete(actor, task.role):
@@ -93,8 +104,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     task.state, task.completed_at, task.completed_by, task.data = DONE, now, actor.login, data
     audit.record(uow, "task_completed", actor.login, now, instance.id, task.id,
                  {"element_id": task.element_id, "name": task.name, "data": data})
-    _sync(uow, instance, workflow, compiled, ctx, actor.login)
-    return task, instance
+    open_tasks, timers = _sync(uow, instance, workflow, compiled, ctx, actor.login)
+    return Completed(task, instance, open_tasks, timers)
 
 
 def _check_rule(step: dict[str, Any], data: dict[str, Any], ctx: Context) -> None:
@@ -114,7 +125,7 @@ def _check_rule(step: dict[str, Any], data: dict[str, Any], ctx: Context) -> Non
 
 def claim(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int) -> Task:
     """Take a ready step into one's own work; 409 when someone else holds it."""
-    task = _task_for_update(uow, task_id)
+    task = _task_for_update(uow, actor, task_id)
     _check_actionable(task, actor)
     if task.assignee and task.assignee != actor.login:
         raise Conflict(f"Завдання вже взяв у роботу {task.assignee}")
@@ -126,7 +137,7 @@ def claim(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int) -> Task:
 
 def unclaim(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int) -> Task:
     """Give a held step back to the role's queue; only its holder (or an admin) may."""
-    task = _task_for_update(uow, task_id)
+    task = _task_for_update(uow, actor, task_id)
     _check_actionable(task, actor)
     if task.assignee and task.assignee != actor.login and "admin" not in actor.roles:
         raise Conflict(f"Завдання тримає {task.assignee}")
@@ -181,8 +192,13 @@ def fire_due_timers(uow: UnitOfWork, ctx: Context, instance_id: int) -> list[str
     return sorted(fired)
 
 
-def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definitions.Compiled, ctx: Context, actor: str | None) -> None:
-    """Mirror the workflow into rows: new steps with due dates, timers, status, data."""
+def _sync(
+    uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definitions.Compiled, ctx: Context, actor: str | None
+) -> tuple[list[Task], list[Timer]]:
+    """Mirror the workflow into rows: new steps with due dates, timers, status, data.
+
+    :return: the case's open steps (by id) and waiting timers (by moment) as they now are.
+    """
     now = ctx.now()
     open_rows = {t.spiff_id: t for t in uow.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == READY))}
     open_steps = runtime.open_steps(workflow)
@@ -203,9 +219,11 @@ def _sync(uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definiti
     instance.state = runtime.dump(workflow)
     instance.updated_at = now
     still = [row for row in open_rows.values() if row.state == READY] + [row for row in new_rows if row.state == READY]
+    timers = [t for t in waiting if t.state == "waiting"]
     with uow.session.no_autoflush:  # the forecast goes into the same UPDATE of the case
-        refresh_forecast(uow, instance, compiled, ctx, open_tasks=still, timers=[t for t in waiting if t.state == "waiting"])
+        refresh_forecast(uow, instance, compiled, ctx, open_tasks=still, timers=timers)
     uow.flush()
+    return sorted(still, key=lambda t: t.id), sorted(timers, key=lambda t: (t.fires_at, t.id))
 
 
 def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,
@@ -289,9 +307,10 @@ def _withdraw_open(uow: UnitOfWork, instance_id: int, now: datetime) -> None:
         timer.state = "cancelled"
 
 
-def _task_for_update(uow: UnitOfWork, task_id: int) -> Task:
-    # populate_existing: a row the session already read (the API's visibility check) is re-read
-    # after the lock is granted, so the state checks below see the winner's commit.
+def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
+    """The step, locked for the change; :raise NotFound: / :raise Forbidden: as :func:`queries.get_task`."""
+    # populate_existing: a row the session already read is re-read after the lock is
+    # granted, so the state checks that follow see the winner's commit.
     query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
     if uow.is_postgres:
         query = query.with_for_update()
@@ -300,6 +319,8 @@ def _task_for_update(uow: UnitOfWork, task_id: int) -> Task:
     task = uow.session.scalars(query).first()
     if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
+    if not may_view_task(actor, task.role, task.participants):
+        raise Forbidden(queries.HIDDEN_TASK.format(task_id=task_id))
     return task
 
 

@@ -16,6 +16,7 @@ TASK_STATES = ("ready", "completed", "cancelled", "all")
 TASK_SLA = ("on_track", "at_risk", "overdue")
 CASE_STATUSES = ("running", "completed", "returned", "cancelled")
 CASE_SLA = ("on_track", "at_risk", "breached")
+HIDDEN_TASK = "Завдання {task_id} доступне лише його ролі, учасникам і керівництву"
 
 
 @dataclass
@@ -91,7 +92,7 @@ def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
     if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
     if not may_view_task(actor, task.role, task.participants):
-        raise Forbidden(f"Завдання {task_id} доступне лише його ролі, учасникам і керівництву")
+        raise Forbidden(HIDDEN_TASK.format(task_id=task_id))
     return task
 
 
@@ -114,7 +115,11 @@ def get_instance(uow: UnitOfWork, actor: Actor, instance_id: int) -> Instance:
     return instance
 
 
-def can_see(uow: UnitOfWork, actor: Actor, instance: Instance) -> bool:
+def can_see(uow: UnitOfWork, actor: Actor, instance: Instance, known_involved: frozenset[str] = frozenset()) -> bool:
+    """Whether the actor may see the case; ``known_involved``: roles the caller knows take part
+    (the role of a step just completed), enough to decide without reading the others."""
+    if may_view_case(actor, set(known_involved), instance.created_by):
+        return True
     return may_view_case(actor, involved_roles(uow, instance.id), instance.created_by)
 
 

@@ -88,9 +88,9 @@ def _complete(actor: Actor, task_id: int) -> Any:
             return error_page(error)
         data, notes = parse(schema, request.form)
         try:
-            done, instance = cases.complete_task(uow, actor, ctx, task_id, data)
-            next_steps = [(t.name, t.role) for t in queries.open_tasks(uow, instance.id)]
-            name, number, status = done.name, instance.number, instance.status
+            done = cases.complete_task(uow, actor, ctx, task_id, data)
+            next_steps = [(t.name, t.role) for t in done.open_tasks]
+            name, number, status = done.task.name, done.instance.number, done.instance.status
             uow.commit()
             refused = None
         except InvalidInput as error:  # nothing committed: the unit of work rolls back on leaving

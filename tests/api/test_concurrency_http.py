@@ -34,27 +34,28 @@ def staff(db, role: str, count: int) -> list[str]:
 
 
 @contextmanager
-def all_read_before_any_writes(app: Flask, racers: int) -> Iterator[None]:
-    """Hold each racing thread right after its first read of the task until every racer has read it.
+def all_at_the_task_at_once(app: Flask, racers: int) -> Iterator[None]:
+    """Hold each racing thread just before its first statement on the task until every racer is there.
 
-    This forces the worst interleaving (everyone saw the task ready, then everyone tries to act)
-    instead of hoping the threads overlap; no thread holds a lock at that point on either backend.
+    Authentication and parsing are done by then; this forces the worst interleaving (everyone
+    reaches for the task at the same moment) instead of hoping the threads overlap. No racer
+    holds a lock at that point, on either backend: the task is locked by that very statement.
     """
     engine = app.extensions["marshrut"]["db"].engine
     barrier = threading.Barrier(racers)
     seen = threading.local()
 
-    def after_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if threading.current_thread().name.startswith("racer-") and "FROM tasks" in statement \
+    def before_execute(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if threading.current_thread().name.startswith("racer-") and ("FROM tasks" in statement or "UPDATE tasks" in statement) \
                 and not getattr(seen, "done", False):
             seen.done = True
             barrier.wait(timeout=JOIN_SECONDS)
 
-    event.listen(engine, "after_cursor_execute", after_execute)
+    event.listen(engine, "before_cursor_execute", before_execute)
     try:
         yield
     finally:
-        event.remove(engine, "after_cursor_execute", after_execute)
+        event.remove(engine, "before_cursor_execute", before_execute)
 
 
 def race(app: Flask, requests: list[tuple[str, str]], body: dict[str, Any] | None = None) -> list[Any]:
@@ -72,7 +73,7 @@ def race(app: Flask, requests: list[tuple[str, str]], body: dict[str, Any] | Non
 
     threads = [threading.Thread(target=run, args=(i, login, path), name=f"racer-{i}", daemon=True)
                for i, (login, path) in enumerate(requests)]
-    with all_read_before_any_writes(app, len(requests)):
+    with all_at_the_task_at_once(app, len(requests)):
         for thread in threads:
             thread.start()
         for thread in threads:

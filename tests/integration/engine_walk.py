@@ -42,9 +42,9 @@ class Walker:
     def complete(self, instance_id: int, element_id: str, data: dict[str, Any], as_role: str | None = None) -> Task:
         task = next(t for t in self.open_tasks(instance_id) if t.element_id == element_id)
         with operation(self.db, self.settings) as (uow, ctx):
-            done, _instance = cases.complete_task(uow, self.actors[as_role or task.role], ctx, task.id, data)
+            done = cases.complete_task(uow, self.actors[as_role or task.role], ctx, task.id, data)
             uow.commit()
-            return done
+            return done.task
 
     def instance(self, instance_id: int) -> Instance:
         with operation(self.db, self.settings) as (uow, _ctx):
