@@ -21,9 +21,8 @@ def new(body: dict, actor: Actor):
     """Register a case from its start form"""
     with operation() as (uow, ctx):
         instance = cases.start_case(uow, actor, ctx, body["process_key"], body["data"], body.get("received_at"))
-        result = instance_body(uow, ctx, actor, instance, record_read=False)
-        uow.commit()
-    return result
+        uow.commit()  # before the answer is built: writers wait for each other only as long as they must
+        return instance_body(uow, ctx, actor, instance, record_read=False)
 
 
 @bp.route("/process-instances")

@@ -70,6 +70,6 @@ def unclaim(task_id: int, actor: Actor):
 def complete(body: dict, task_id: int, actor: Actor):
     """Complete the task with its form's data; the case moves on"""
     with operation() as (uow, ctx):
-        result = completed_body(uow, ctx, actor, cases.complete_task(uow, actor, ctx, task_id, body["data"]))
-        uow.commit()
-    return result
+        done = cases.complete_task(uow, actor, ctx, task_id, body["data"])
+        uow.commit()  # before the answer is built: writers wait for each other only as long as they must
+        return completed_body(uow, ctx, actor, done)

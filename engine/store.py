@@ -14,6 +14,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.errors import Conflict
+from engine.sqlite_turns import connection_factory
 
 STALE_MESSAGE = "Справу щойно змінив інший користувач; оновіть сторінку і спробуйте ще раз"
 
@@ -32,9 +33,11 @@ def make_engine(url: str) -> Engine:
     """Create the SQLAlchemy engine for ``url``, preparing a SQLite file's folder."""
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        connect_args: dict[str, Any] = {"timeout": 15}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 15})
+            connect_args["factory"] = connection_factory(str(Path(path).resolve()))
+        engine = create_engine(url, connect_args=connect_args)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
