@@ -12,7 +12,7 @@ from engine import cases, definitions, migrate, queries, users, views, worker
 from engine.access import Actor
 from engine.errors import EngineError, InvalidInput
 from engine.models import Instance
-from engine.operation import operation
+from engine.operation import attempts, operation
 from engine.store import Database
 
 
@@ -255,10 +255,12 @@ def task_complete(task_id: int, login: str, data_json: str) -> None:
     env = Env()
     actor = actor_for(env, login)
     try:
-        with operation(env.db, env.settings) as (uow, ctx):
-            done = cases.complete_task(uow, actor, ctx, task_id, _load_json(data_json))
-            uow.commit()
-            click.echo(f"{done.task.element_id}: виконано; справа {done.instance.number}: {done.instance.status}")
+        data = _load_json(data_json)
+        for attempt in attempts(env.db, env.settings):
+            with attempt as (uow, ctx):
+                done = cases.complete_task(uow, actor, ctx, task_id, data)
+                uow.commit()
+        click.echo(f"{done.task.element_id}: виконано; справа {done.instance.number}: {done.instance.status}")
     except EngineError as error:
         fail(error)
 

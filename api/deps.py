@@ -38,3 +38,10 @@ def operation():  # type: ignore[no-untyped-def]
     from engine.operation import operation as engine_operation
 
     return engine_operation(database(), settings(), request_session())
+
+
+def operation_attempts():  # type: ignore[no-untyped-def]
+    """Tries of an operation that may lose a race for its case (see :func:`engine.operation.attempts`)."""
+    from engine.operation import attempts
+
+    return attempts(database(), settings(), request_session())

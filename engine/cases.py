@@ -10,21 +10,20 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from engine import audit, definitions, queries, runtime
-from engine.access import Actor, may_complete, may_view_task, split_roles
+from engine import audit, case_sync, definitions, queries, runtime
+from engine.access import Actor, may_complete, may_view_task
 from engine.context import Context
-from engine.deadlines import CaseDates, StepLimit, case_dates, step_due
+from engine.deadlines import case_dates
 from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from engine.evaluator import ScriptEngine
-from engine.forecast import Forecaster, Position
 from engine.forms import validate_form
 from engine.models import Instance, Task, Timer
 from engine.numbering import next_number
 from engine.roles import INTAKE_ROLES
 from engine.store import UnitOfWork
 
-RUNNING, COMPLETED, RETURNED, CANCELLED = "running", "completed", "returned", "cancelled"
-READY, DONE, WITHDRAWN = "ready", "completed", "cancelled"
+RUNNING, CANCELLED = case_sync.RUNNING, "cancelled"
+READY, DONE = case_sync.READY, case_sync.DONE
 
 
 @dataclass(frozen=True)
@@ -75,36 +74,42 @@ def start_case(
     uow.session.add(instance)
     uow.flush()
     audit.record(uow, "case_registered", actor.login, now, instance.id, data={"number": instance.number, "data": data})
-    _sync(uow, instance, workflow, compiled, ctx, actor.login)
+    case_sync.sync(uow, instance, workflow, compiled, ctx, actor.login, case_sync.CaseRows({}, {}, False))
     return instance
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, data: dict[str, Any]) -> Completed:
     """Complete a ready step with its form's data and move the case on.
 
+    On PostgreSQL the step and its case are locked first. SQLite has one write lock for the
+    whole database, so there the step is worked out from the rows as read and written only
+    at the end; the case's ``lock_version`` then tells whether someone else changed it
+    meanwhile (:class:`CaseChanged`, run again via :func:`engine.operation.attempts`).
+
     :raise NotFound: no such step. :raise Forbidden: the actor may not see it, or see but not complete it.
     :raise Conflict: the step is no longer ready, or another user holds it.
     :raise InvalidInput: the data breaks the form or a rule of the diagram.
     """
-    task = _task_for_update(uow, actor, task_id)
+    task = _task_for_update(uow, actor, task_id, lock=uow.is_postgres)
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
     if not may_complete(actor, task.role):
         raise Forbidden(f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає")
     if task.assignee and task.assignee != actor.login:
         raise Conflict(f"Завдання взяв у роботу {task.assignee}")
-    instance = _instance_for_update(uow, task.instance_id)
+    instance = _instance_for_update(uow, task.instance_id, lock=uow.is_postgres)
     definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
     validate_form(compiled.forms.get(task.element_id, {}), data)
     _check_rule(compiled.step(task.element_id) or {}, {**instance.data, **(task.inputs or {}), **data}, ctx)
+    before = case_sync.read(uow, instance, compiled)
     workflow = runtime.load(instance.state, compiled, ctx)
     runtime.complete(workflow, task.spiff_id, data)
     now = ctx.now()
     task.state, task.completed_at, task.completed_by, task.data = DONE, now, actor.login, data
     audit.record(uow, "task_completed", actor.login, now, instance.id, task.id,
                  {"element_id": task.element_id, "name": task.name, "data": data})
-    open_tasks, timers = _sync(uow, instance, workflow, compiled, ctx, actor.login)
+    open_tasks, timers = case_sync.sync(uow, instance, workflow, compiled, ctx, actor.login, before, completed=task)
     return Completed(task, instance, open_tasks, timers)
 
 
@@ -165,12 +170,13 @@ def cancel_case(uow: UnitOfWork, actor: Actor, ctx: Context, instance_id: int, r
         raise Conflict(f"Справа вже має статус {instance.status}")
     definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
+    before = case_sync.read(uow, instance, compiled)
     workflow = runtime.load(instance.state, compiled, ctx)
     workflow.cancel()
     now = ctx.now()
     instance.status, instance.completed_at, instance.updated_at = CANCELLED, now, now
     instance.state = runtime.dump(workflow)
-    _withdraw_open(uow, instance.id, now)
+    case_sync.withdraw(list(before.open_tasks.values()), list(before.timers.values()), now)
     audit.record(uow, "case_cancelled", actor.login, now, instance.id, data={"reason": reason.strip()})
     uow.flush()
     return instance
@@ -183,138 +189,23 @@ def fire_due_timers(uow: UnitOfWork, ctx: Context, instance_id: int) -> list[str
         return []
     definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
+    rows = case_sync.read(uow, instance, compiled)
     workflow = runtime.load(instance.state, compiled, ctx)
     before = {t.spiff_id for t in runtime.waiting_timers(workflow)}
     runtime.fire_timers(workflow)
     after = {t.spiff_id for t in runtime.waiting_timers(workflow)}
-    fired = before - after
-    _sync(uow, instance, workflow, compiled, ctx, None)
-    return sorted(fired)
+    case_sync.sync(uow, instance, workflow, compiled, ctx, None, rows)
+    return sorted(before - after)
 
 
-def _sync(
-    uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definitions.Compiled, ctx: Context, actor: str | None
-) -> tuple[list[Task], list[Timer]]:
-    """Mirror the workflow into rows: new steps with due dates, timers, status, data.
-
-    :return: the case's open steps (by id) and waiting timers (by moment) as they now are.
-    """
-    now = ctx.now()
-    open_rows = {t.spiff_id: t for t in uow.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == READY))}
-    open_steps = runtime.open_steps(workflow)
-    instance.data = {**instance.data, **runtime.case_data(workflow)}
-    new_rows = [_new_task_row(instance, compiled, step, now, ctx) for step in open_steps if step.spiff_id not in open_rows]
-    uow.session.add_all(new_rows)
-    still_open = {s.spiff_id for s in open_steps}
-    for spiff_id, row in open_rows.items():
-        if spiff_id not in still_open:
-            row.state, row.completed_at = WITHDRAWN, now
-    with uow.session.no_autoflush:  # one UPDATE of the case below, not one for data and another for state
-        waiting = _sync_timers(uow, instance, workflow, compiled, now, actor)
-    status = runtime.ended_status(workflow, compiled)
-    if status is not None:
-        instance.status, instance.completed_at = status, now
-        _withdraw_open(uow, instance.id, now)
-        audit.record(uow, "case_finished", actor, now, instance.id, data={"status": status})
-    instance.state = runtime.dump(workflow)
-    instance.updated_at = now
-    still = [row for row in open_rows.values() if row.state == READY] + [row for row in new_rows if row.state == READY]
-    timers = [t for t in waiting if t.state == "waiting"]
-    with uow.session.no_autoflush:  # the forecast goes into the same UPDATE of the case
-        refresh_forecast(uow, instance, compiled, ctx, open_tasks=still, timers=timers)
-    uow.flush()
-    return sorted(still, key=lambda t: t.id), sorted(timers, key=lambda t: (t.fires_at, t.id))
-
-
-def refresh_forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,
-                     open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> None:
-    """Record when the measured part of the case was done, or forecast when it will be."""
-    until = compiled.facts.process_properties.get("sla_until")
-    if instance.sla_met_at is None and (instance.status != RUNNING or _step_done(uow, instance.id, until)):
-        instance.sla_met_at = ctx.now()
-    instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx, open_tasks, timers)
-    instance.forecast_checked_at = ctx.now()
-
-
-def forecast(uow: UnitOfWork, instance: Instance, compiled: definitions.Compiled, ctx: Context,
-             open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> datetime | None:
-    """The forecast finish of a running case from its open steps and waiting timers.
-
-    ``open_tasks`` and ``timers`` are the case's ready steps and waiting timers when the
-    caller already holds them (as :func:`_sync` does); else they are read.
-    """
-    now = ctx.now()
-    open_tasks = queries.open_tasks(uow, instance.id) if open_tasks is None else open_tasks
-    timers = queries.waiting_timers(uow, instance.id) if timers is None else timers
-    positions = [
-        Position(t.element_id, max(t.due_at, now) if t.due_at else now) for t in open_tasks
-    ] + [Position(t.element_id, t.fires_at) for t in timers if not t.escalation]
-    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
-    return Forecaster(compiled.facts, ctx, dates, instance.data).finish(positions)
-
-
-def _step_done(uow: UnitOfWork, instance_id: int, element_id: str | None) -> bool:
-    if not element_id:
-        return False
-    query = select(Task.id).where(Task.instance_id == instance_id, Task.element_id == element_id, Task.state == DONE)
-    return uow.session.scalars(query.limit(1)).first() is not None
-
-
-def _new_task_row(instance: Instance, compiled: definitions.Compiled, step: runtime.OpenStep, now: datetime, ctx: Context) -> Task:
-    info = compiled.step(step.element_id) or {}
-    role, action, participants = split_roles(info.get("role"), info.get("action"), info.get("participants") or [])
-    limit = StepLimit.from_properties(compiled.facts.properties.get(step.element_id, {}))
-    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
-    due = step_due(ctx.calendar, limit, now, dates, crisis=bool(instance.data.get("crisis")))
-    at_risk = now + (due - now) * ctx.settings.at_risk_ratio if due and due > now else due
-    return Task(
-        instance_id=instance.id, process_key=instance.process_key, spiff_id=step.spiff_id, element_id=step.element_id,
-        name=step.name, lane=info.get("lane"), role=role, action=action, participants=participants,
-        participant_roles="," + ",".join(p["role"] for p in participants) + ",", state=READY,
-        created_at=now, due_at=due, at_risk_at=at_risk, inputs=step.local_data,
-    )
-
-
-def _sync_timers(
-    uow: UnitOfWork, instance: Instance, workflow: Any, compiled: definitions.Compiled, now: datetime, actor: str | None
-) -> list[Timer]:
-    """Mirror the workflow's waiting timers into rows; returns the rows that were or now are waiting."""
-    rows = {t.spiff_id: t for t in uow.session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.state == "waiting"))}
-    waiting = {t.spiff_id: t for t in runtime.waiting_timers(workflow)}
-    added = []
-    for spiff_id, timer in waiting.items():
-        if spiff_id not in rows:
-            added.append(Timer(
-                instance_id=instance.id, spiff_id=spiff_id, element_id=timer.element_id, name=timer.name,
-                escalation=compiled.facts.properties.get(timer.element_id, {}).get("escalation"), fires_at=timer.fires_at, state="waiting",
-            ))
-    uow.session.add_all(added)
-    for spiff_id, row in rows.items():
-        if spiff_id in waiting:
-            continue
-        if not runtime.fired(workflow, spiff_id):
-            row.state = "cancelled"
-            continue
-        row.state, row.fired_at = "fired", now
-        audit.record(uow, "timer_fired", actor, now, instance.id, data={"element_id": row.element_id, "name": row.name})
-    return list(rows.values()) + added
-
-
-def _withdraw_open(uow: UnitOfWork, instance_id: int, now: datetime) -> None:
-    for row in uow.session.scalars(select(Task).where(Task.instance_id == instance_id, Task.state == READY)):
-        row.state, row.completed_at = WITHDRAWN, now
-    for timer in uow.session.scalars(select(Timer).where(Timer.instance_id == instance_id, Timer.state == "waiting")):
-        timer.state = "cancelled"
-
-
-def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
-    """The step, locked for the change; :raise NotFound: / :raise Forbidden: as :func:`queries.get_task`."""
+def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool = True) -> Task:
+    """The step, locked for the change unless ``lock`` is off; :raise NotFound: / :raise Forbidden: as :func:`queries.get_task`."""
     # populate_existing: a row the session already read is re-read after the lock is
     # granted, so the state checks that follow see the winner's commit.
     query = select(Task).where(Task.id == task_id).execution_options(populate_existing=True)
-    if uow.is_postgres:
+    if lock and uow.is_postgres:
         query = query.with_for_update()
-    else:  # SQLite has no row locks: take the database's write lock first (waits per busy_timeout)
+    elif lock:  # SQLite has no row locks: take the database's write lock first
         uow.session.execute(text("UPDATE tasks SET id = id WHERE id = :id"), {"id": task_id})
     task = uow.session.scalars(query).first()
     if task is None:
@@ -324,9 +215,9 @@ def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
     return task
 
 
-def _instance_for_update(uow: UnitOfWork, instance_id: int) -> Instance:
+def _instance_for_update(uow: UnitOfWork, instance_id: int, lock: bool = True) -> Instance:
     query = select(Instance).where(Instance.id == instance_id).execution_options(populate_existing=True)
-    if uow.is_postgres:
+    if lock and uow.is_postgres:
         query = query.with_for_update()
     instance = uow.session.scalars(query).first()
     if instance is None:

@@ -44,6 +44,14 @@ class Conflict(EngineError):
     code = "conflict"
 
 
+class CaseChanged(Conflict):
+    """Another user changed the same case between this operation's reads and its writes.
+
+    Nothing was written; running the operation again from the start sees their change
+    (see :func:`engine.operation.attempts`).
+    """
+
+
 class InvalidInput(EngineError):
     """Input breaks a rule: a form schema, a diagram convention, a business rule."""
 

@@ -189,7 +189,7 @@ def definition_of(uow: UnitOfWork, instance: Instance) -> Definition:
     """
     held = uow.session.info.setdefault("definitions", {})
     found = held.get(instance.definition_id)
-    if found is None:
+    if found is None or found not in uow.session:  # not read since the session was last closed
         found = held[instance.definition_id] = must_find(
             uow.session.get(Definition, instance.definition_id), "Версію процесу не знайдено")
     return found

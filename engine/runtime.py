@@ -15,6 +15,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import workflow_state
 from engine.context import Context
 from engine.definitions import Compiled
+from engine.errors import CaseChanged
 from engine.evaluator import ScriptEngine
 from engine.timers import ClockedTimeDate, fires_at
 
@@ -96,8 +97,14 @@ def fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
 
 
 def complete(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> None:
-    """Merge the form's data into the task, run it and everything automatic after it."""
-    task = next(t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == spiff_id)
+    """Merge the form's data into the task, run it and everything automatic after it.
+
+    :raise CaseChanged: the step is not ready in this state of the case (someone completed it
+        after its row was read).
+    """
+    task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == spiff_id), None)
+    if task is None:
+        raise CaseChanged("Завдання щойно виконав інший користувач; оновіть сторінку")
     task.data.update(data)
     task.run()
     workflow.do_engine_steps()

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import Session, sessionmaker
 
-from engine.errors import Conflict
+from engine.errors import CaseChanged
 from engine.sqlite_turns import connection_factory
 
 STALE_MESSAGE = "Справу щойно змінив інший користувач; оновіть сторінку і спробуйте ще раз"
@@ -57,13 +57,13 @@ class UnitOfWork:
             self.session.commit()
         except StaleDataError as err:
             self.session.rollback()
-            raise Conflict(STALE_MESSAGE) from err
+            raise CaseChanged(STALE_MESSAGE) from err
 
     def flush(self) -> None:
         try:
             self.session.flush()
         except StaleDataError as err:
-            raise Conflict(STALE_MESSAGE) from err
+            raise CaseChanged(STALE_MESSAGE) from err
 
     @property
     def is_postgres(self) -> bool:
@@ -92,7 +92,7 @@ class Database:
         try:
             yield UnitOfWork(session)
         except StaleDataError as err:  # lost the version race in an autoflush (a query before the explicit flush)
-            raise Conflict(STALE_MESSAGE) from err
+            raise CaseChanged(STALE_MESSAGE) from err
         finally:
             session.close()  # rolls back what was not committed; loaded rows stay readable
 

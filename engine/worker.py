@@ -13,7 +13,7 @@ from datetime import time as dt_time
 
 from sqlalchemy import bindparam, or_, select, update
 
-from engine import alerts, cases, definitions, queries
+from engine import alerts, case_sync, cases, definitions, queries
 from engine.context import Context
 from engine.config import Settings
 from engine.models import Instance, Task, Timer
@@ -105,7 +105,7 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
         timers[timer.instance_id].append(timer)
     table = Instance.__table__
     values = [
-        {"row_id": instance.id, "forecast": cases.forecast(
+        {"row_id": instance.id, "forecast": case_sync.forecast(
             uow, instance, definitions.compiled(queries.definition_of(uow, instance)), ctx,
             open_tasks[instance.id], timers[instance.id]), "checked": now}
         for instance in instances

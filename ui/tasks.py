@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 
-from api.deps import operation
+from api.deps import operation, operation_attempts
 from api.presenters import instance_body
 from engine import cases, queries, views
 from engine.access import Actor, may_complete
@@ -80,30 +80,34 @@ def task(task_id: int, actor: Actor):
 
 
 def _complete(actor: Actor, task_id: int) -> Any:
-    with operation() as (uow, ctx):
+    with operation() as (uow, _ctx):
         try:
             row = queries.get_task(uow, actor, task_id)
             schema = queries.definition_of(uow, queries.get_instance(uow, actor, row.instance_id)).forms.get(row.element_id) or {}
         except (NotFound, Forbidden) as error:
             return error_page(error)
-        data, notes = parse(schema, request.form)
-        try:
-            done = cases.complete_task(uow, actor, ctx, task_id, data)
-            next_steps = [(t.name, t.role) for t in done.open_tasks]
-            name, number, status = done.task.name, done.instance.number, done.instance.status
-            uow.commit()
-            refused = None
-        except InvalidInput as error:  # nothing committed: the unit of work rolls back on leaving
-            refused = error
-        except EngineError as error:  # 403 / 409: say why, keep the user on the task
-            flash(error.message, "error")
-            return redirect(url_for("ui.task", task_id=task_id))
-    if refused is not None:  # re-rendered after the transaction (and its write lock) is gone
+    data, notes = parse(schema, request.form)
+    try:
+        name, number, status, next_steps = _completion(actor, task_id, data)
+    except InvalidInput as refused:  # nothing committed; the form is shown again with the errors
         by_field, general = place_errors(schema, refused.errors or [FieldError("/", refused.message)], notes)
         general = [refused.message, *(g for g in general if g != refused.message)]
         return _render(actor, task_id, data, by_field, general, 422)
+    except EngineError as error:  # 403 / 409: say why, keep the user on the task
+        flash(error.message, "error")
+        return redirect(url_for("ui.task", task_id=task_id))
     flash(_done_message(name, number, status, next_steps), "success")
     return redirect(url_for("ui.my_tasks"))
+
+
+def _completion(actor: Actor, task_id: int, data: dict[str, Any]) -> tuple[str, str, str, list[tuple[str, str]]]:
+    """Complete the step (again from the start if another user changed the case meanwhile)."""
+    for attempt in operation_attempts():
+        with attempt as (uow, ctx):
+            done = cases.complete_task(uow, actor, ctx, task_id, data)
+            uow.commit()
+            return done.task.name, done.instance.number, done.instance.status, [(t.name, t.role) for t in done.open_tasks]
+    raise AssertionError("the last attempt either returns or raises")
 
 
 def _done_message(name: str, number: str, status: str, next_steps: list[tuple[str, str]]) -> str:

@@ -1,0 +1,162 @@
+"""Mirroring a case's workflow into its rows: open steps with due dates, timers, status,
+data and the forecast.
+
+The rows a sync compares against are read first (:func:`read`), before the use case
+changes anything, and the sync itself only writes. On SQLite the first write takes the
+database's single write lock, so everything up to the final flush (Spiff's work, the saved
+state, the forecast) happens before it and other writers wait only for the writes.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from engine import audit, queries, runtime
+from engine.access import split_roles
+from engine.context import Context
+from engine.deadlines import CaseDates, StepLimit, step_due
+from engine.definitions import Compiled
+from engine.forecast import Forecaster, Position
+from engine.models import Instance, Task, Timer
+from engine.store import UnitOfWork
+
+RUNNING = "running"
+READY, DONE, WITHDRAWN = "ready", "completed", "cancelled"
+WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class CaseRows:
+    """A case's rows as they stood before the change: ready steps and waiting timers by Spiff id."""
+
+    open_tasks: dict[str, Task]
+    timers: dict[str, Timer]
+    measured_step_done: bool  # the process's ``sla_until`` step was completed before this change
+
+
+def read(uow: UnitOfWork, instance: Instance, compiled: Compiled) -> CaseRows:
+    tasks = uow.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == READY))
+    timers = uow.session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.state == WAITING))
+    until = compiled.facts.process_properties.get("sla_until")
+    done = instance.sla_met_at is not None or _step_done(uow, instance.id, until)
+    return CaseRows({t.spiff_id: t for t in tasks}, {t.spiff_id: t for t in timers}, done)
+
+
+def sync(
+    uow: UnitOfWork, instance: Instance, workflow: Any, compiled: Compiled, ctx: Context, actor: str | None,
+    before: CaseRows, completed: Task | None = None,
+) -> tuple[list[Task], list[Timer]]:
+    """Write the workflow's state into the rows ``before`` held (``completed``: the step just done).
+
+    :return: the case's open steps (by id) and waiting timers (by moment) as they now are.
+    """
+    now = ctx.now()
+    open_steps = runtime.open_steps(workflow)
+    instance.data = {**instance.data, **runtime.case_data(workflow)}
+    new_rows = [_new_task_row(instance, compiled, step, now, ctx) for step in open_steps if step.spiff_id not in before.open_tasks]
+    uow.session.add_all(new_rows)
+    still_open = {s.spiff_id for s in open_steps}
+    for spiff_id, row in before.open_tasks.items():
+        if row.state == READY and spiff_id not in still_open:  # not the step just completed
+            row.state, row.completed_at = WITHDRAWN, now
+    tasks = [row for row in [*before.open_tasks.values(), *new_rows] if row.state == READY]
+    timers = _sync_timers(uow, instance, workflow, compiled, now, actor, before.timers)
+    status = runtime.ended_status(workflow, compiled)
+    if status is not None:
+        instance.status, instance.completed_at = status, now
+        withdraw(tasks, timers, now)
+        tasks, timers = [], []
+        audit.record(uow, "case_finished", actor, now, instance.id, data={"status": status})
+    instance.state = runtime.dump(workflow)
+    instance.updated_at = now
+    until = compiled.facts.process_properties.get("sla_until")
+    measured_done = before.measured_step_done or (completed is not None and completed.element_id == until)
+    refresh_forecast(uow, instance, compiled, ctx, open_tasks=tasks, timers=timers, measured_step_done=measured_done)
+    uow.flush()
+    return sorted(tasks, key=lambda t: t.id), sorted(timers, key=lambda t: (t.fires_at, t.id))
+
+
+def withdraw(tasks: list[Task], timers: list[Timer], now: datetime) -> None:
+    """Close a case's open steps and waiting timers (it ended, or was cancelled)."""
+    for task in tasks:
+        task.state, task.completed_at = WITHDRAWN, now
+    for timer in timers:
+        timer.state = "cancelled"
+
+
+def refresh_forecast(
+    uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Context, open_tasks: list[Task] | None = None,
+    timers: list[Timer] | None = None, measured_step_done: bool | None = None,
+) -> None:
+    """Record when the measured part of the case was done, or forecast when it will be.
+
+    What the caller already holds (open steps, timers, whether the ``sla_until`` step is
+    done) is not read again.
+    """
+    if measured_step_done is None:
+        measured_step_done = _step_done(uow, instance.id, compiled.facts.process_properties.get("sla_until"))
+    if instance.sla_met_at is None and (instance.status != RUNNING or measured_step_done):
+        instance.sla_met_at = ctx.now()
+    instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx, open_tasks, timers)
+    instance.forecast_checked_at = ctx.now()
+
+
+def forecast(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Context,
+             open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> datetime | None:
+    """The forecast finish of a running case from its open steps and waiting timers (read if not given)."""
+    now = ctx.now()
+    open_tasks = queries.open_tasks(uow, instance.id) if open_tasks is None else open_tasks
+    timers = queries.waiting_timers(uow, instance.id) if timers is None else timers
+    positions = [
+        Position(t.element_id, max(t.due_at, now) if t.due_at else now) for t in open_tasks
+    ] + [Position(t.element_id, t.fires_at) for t in timers if not t.escalation]
+    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
+    return Forecaster(compiled.facts, ctx, dates, instance.data).finish(positions)
+
+
+def _step_done(uow: UnitOfWork, instance_id: int, element_id: str | None) -> bool:
+    if not element_id:
+        return False
+    query = select(Task.id).where(Task.instance_id == instance_id, Task.element_id == element_id, Task.state == DONE)
+    return uow.session.scalars(query.limit(1)).first() is not None
+
+
+def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep, now: datetime, ctx: Context) -> Task:
+    info = compiled.step(step.element_id) or {}
+    role, action, participants = split_roles(info.get("role"), info.get("action"), info.get("participants") or [])
+    limit = StepLimit.from_properties(compiled.facts.properties.get(step.element_id, {}))
+    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
+    due = step_due(ctx.calendar, limit, now, dates, crisis=bool(instance.data.get("crisis")))
+    at_risk = now + (due - now) * ctx.settings.at_risk_ratio if due and due > now else due
+    return Task(
+        instance_id=instance.id, process_key=instance.process_key, spiff_id=step.spiff_id, element_id=step.element_id,
+        name=step.name, lane=info.get("lane"), role=role, action=action, participants=participants,
+        participant_roles="," + ",".join(p["role"] for p in participants) + ",", state=READY,
+        created_at=now, due_at=due, at_risk_at=at_risk, inputs=step.local_data,
+    )
+
+
+def _sync_timers(
+    uow: UnitOfWork, instance: Instance, workflow: Any, compiled: Compiled, now: datetime, actor: str | None,
+    rows: dict[str, Timer],
+) -> list[Timer]:
+    """Mirror the workflow's waiting timers into rows; returns the ones waiting now."""
+    waiting = {t.spiff_id: t for t in runtime.waiting_timers(workflow)}
+    added = [
+        Timer(instance_id=instance.id, spiff_id=spiff_id, element_id=timer.element_id, name=timer.name,
+              escalation=compiled.facts.properties.get(timer.element_id, {}).get("escalation"), fires_at=timer.fires_at,
+              state=WAITING)
+        for spiff_id, timer in waiting.items() if spiff_id not in rows
+    ]
+    uow.session.add_all(added)
+    for spiff_id, row in rows.items():
+        if spiff_id in waiting:
+            continue
+        if not runtime.fired(workflow, spiff_id):
+            row.state = "cancelled"
+            continue
+        row.state, row.fired_at = "fired", now
+        audit.record(uow, "timer_fired", actor, now, instance.id, data={"element_id": row.element_id, "name": row.name})
+    return [row for row in [*rows.values(), *added] if row.state == WAITING]
