@@ -1,5 +1,6 @@
 """Cases (process instances): register, list, read, history, cancel."""
 
+from flask import jsonify
 from flask_smorest import Blueprint
 
 from api.auth import require
@@ -22,7 +23,8 @@ def new(body: dict, actor: Actor):
     with operation() as (uow, ctx):
         instance = cases.start_case(uow, actor, ctx, body["process_key"], body["data"], body.get("received_at"))
         uow.commit()  # before the answer is built: writers wait for each other only as long as they must
-        return instance_body(uow, ctx, actor, instance, record_read=False)
+        # Already InstanceSchema's plain values (views): answered as they are, not dumped again.
+        return jsonify(instance_body(uow, ctx, actor, instance, record_read=False)), 201
 
 
 @bp.route("/process-instances")

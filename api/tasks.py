@@ -73,5 +73,6 @@ def complete(body: dict, task_id: int, actor: Actor):
         with attempt as (uow, ctx):
             done = cases.complete_task(uow, actor, ctx, task_id, body["data"])
             uow.commit()  # before the answer is built: writers wait for each other only as long as they must
-            return completed_body(uow, ctx, actor, done)
+            # Already CompletedSchema's plain values (views): answered as they are, not dumped again.
+            return jsonify(completed_body(uow, ctx, actor, done))
     raise AssertionError("the last attempt either returns or raises")

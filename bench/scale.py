@@ -10,16 +10,16 @@ runs every few seconds).
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from pathlib import Path
 from typing import Any
 
-import requests
 from sqlalchemy import text
 
 from bench import generate
-from bench.common import Caller, latency_stats, log, prepare, serve, set_clock
+from bench.common import Caller, HttpSession, latency_stats, log, prepare, serve, set_clock
 from bench.samples import STEPS
 from engine import worker
 from engine.config import Settings
@@ -34,7 +34,7 @@ def _warm(server: Any, workers: int) -> None:
 
 
 def task_list(server: Any, count: int) -> dict[str, Any]:
-    session = requests.Session()
+    session = HttpSession(server)
     callers = [Caller(server, role, session) for role in generate.ROLES_OF_PATH]
     seconds, totals = [], {}
     for index in range(count):
@@ -49,15 +49,14 @@ def overdue(server: Any, count: int) -> dict[str, Any]:
     caller = Caller(server, "manager")
     seconds, sizes = [], {}
     for _ in range(count):
-        started = time.perf_counter()
-        response = caller.session.get(server.url("/sla/overdue"), headers=caller.headers, timeout=300)
-        seconds.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            raise RuntimeError(f"GET /sla/overdue: {response.status_code} {response.text[:300]}")
-        body = response.json()
+        status, data, _content_type, elapsed = caller.raw("GET", "/sla/overdue")
+        seconds.append(elapsed)
+        if status != 200:
+            raise RuntimeError(f"GET /sla/overdue: {status} {data[:300]!r}")
+        body = json.loads(data)
         sizes = {"tasks": len(body["tasks"]), "total_tasks": body.get("total_tasks", len(body["tasks"])),
                  "instances": len(body["instances"]), "total_instances": body.get("total_instances", len(body["instances"])),
-                 "bytes": len(response.content)}
+                 "bytes": len(data)}
     return {**latency_stats(seconds), "answer": sizes}
 
 
@@ -79,7 +78,7 @@ def ready_tasks(db: Database, count: int, seed: int) -> list[tuple[int, str, str
 
 
 def complete(server: Any, tasks: list[tuple[int, str, str]], warm: int) -> dict[str, Any]:
-    session = requests.Session()
+    session = HttpSession(server)
     callers: dict[str, Caller] = {}
     seconds = []
     for index, (task_id, element_id, role) in enumerate(tasks):
