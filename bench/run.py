@@ -92,10 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         if not usable(backend):
             results["skipped"].append(f"{backend}: server not reachable")
             continue
+        # The machine's speed drifts over minutes (floors from 9.5 to 24 cases/s were seen on one
+        # machine in one day), so each HTTP part is held against a floor measured just before it.
+        log(f"floor again, just before HTTP on {backend}")
+        adjacent = floor.measure(5 if quick else 10)
         log(f"HTTP: {http_cases} whole cases on {backend}")
         with scratch_database(backend) as url:
             results["http"][backend] = _section(results, f"http_{backend}", lambda: http_load.run(
                 backend, url, http_cases, args.clients, args.workers, log_dir))
+            results["http"][backend]["floor_just_before"] = adjacent
             database = Database(url)
             results["storage"][backend] = storage.per_finished_case(database, backend)
             database.dispose()
@@ -128,9 +133,10 @@ def targets(results: dict[str, Any], large: int) -> list[dict[str, Any]]:
         rows.append({"target": name, "backend": backend, "value": value, "limit": limit, "unit": unit, "rule": rule,
                      "met": met})
 
-    floor_rate = results["floor"]["cases_per_s"]
     for backend, http in results["http"].items():
-        add("HTTP throughput ≥ ½ raw-engine floor", backend, http["cases_per_s"], round(floor_rate / 2, 3), "cases/s", ">=")
+        floor_rate = http["floor_just_before"]["cases_per_s"]
+        add("HTTP throughput ≥ ½ raw-engine floor (measured just before)", backend, http["cases_per_s"],
+            round(floor_rate / 2, 3), "cases/s", ">=")
     for backend, data in results["scale"].items():
         small, big = data["sizes"]["100"], data["sizes"][str(large)]
         add(f"task list p95 at {large:,} open cases", backend, big["task_list"]["p95_ms"], 20, "ms", "<=")
@@ -167,11 +173,13 @@ def render(results: dict[str, Any], large: int) -> str:
               f"Floor (raw SpiffWorkflow, one core, serialize + deserialize after every step): "
               f"**{floor_['cases_per_s']} cases/s** ({floor_['ms_per_case']} ms per case of {floor_['steps_per_case']} steps, "
               f"{floor_['ms_per_step']} ms per step; {floor_['cases']} cases; largest saved state {floor_['state_bytes_max']:,} bytes).",
-              "", "| HTTP, whole address-aid cases | cases/s | start p50 / p95 / p99 ms | complete p50 / p95 / p99 ms | cases | errors |",
-              "| --- | ---: | ---: | ---: | ---: | ---: |"]
+              "", "| HTTP, whole address-aid cases | cases/s | floor just before | start p50 / p95 / p99 ms | "
+                  "complete p50 / p95 / p99 ms | cases | errors |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for backend, http in results["http"].items():
         s, c = http["start"], http["complete"]
-        lines.append(f"| {backend} | {http['cases_per_s']} | {s['p50_ms']} / {s['p95_ms']} / {s['p99_ms']} | "
+        lines.append(f"| {backend} | {http['cases_per_s']} | {http['floor_just_before']['cases_per_s']} | "
+                     f"{s['p50_ms']} / {s['p95_ms']} / {s['p99_ms']} | "
                      f"{c['p50_ms']} / {c['p95_ms']} / {c['p99_ms']} | {http['cases_completed']} | {http['errors']} |")
     if results["storage"]:
         lines += ["", "| bytes per finished case | logical | on disk (PostgreSQL row sizes) | saved state, chars |",

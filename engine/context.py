@@ -4,6 +4,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+
 from engine.business_calendar import BusinessCalendar
 from engine.clock import CLOCK_SETTING, Clock, FixedClock, SystemClock, read_controlled_moment
 from engine.config import Settings
@@ -30,9 +32,9 @@ class Context:
 
 def resolve_clock(uow: UnitOfWork, settings: Settings) -> Clock:
     """The controlled clock's moment when enabled and set, else the system clock."""
-    if settings.controlled_clock:
-        row = uow.session.get(Setting, CLOCK_SETTING)
-        moment = read_controlled_moment(row.value if row else None)
+    if settings.controlled_clock:  # read on every request: the value alone, no row object
+        value = uow.session.execute(select(Setting.value).where(Setting.key == CLOCK_SETTING)).scalar()
+        moment = read_controlled_moment(value)
         if moment is not None:
             return FixedClock(moment)
     return SystemClock()

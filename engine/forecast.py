@@ -30,6 +30,7 @@ class Forecaster:
     def __init__(self, facts: DiagramFacts, ctx: Context, dates: CaseDates, data: dict[str, Any]) -> None:
         self.facts, self.ctx, self.dates, self.data = facts, ctx, dates, data
         self.until = facts.process_properties.get("sla_until") or None
+        self._done_at: dict[tuple[str, datetime], datetime] = {}  # paths rejoin: each (step, start) is worked out once
 
     def finish(self, positions: Iterable[Position]) -> datetime | None:
         """The latest expected end over every path from every position (None: nothing ahead)."""
@@ -54,6 +55,12 @@ class Forecaster:
         return max(ends) if ends else None
 
     def _after(self, node: str, moment: datetime) -> datetime:
+        key = (node, moment)
+        if key not in self._done_at:
+            self._done_at[key] = self._work_out(node, moment)
+        return self._done_at[key]
+
+    def _work_out(self, node: str, moment: datetime) -> datetime:
         kind = self.facts.kinds.get(node)
         if kind == "userTask":
             limit = StepLimit.from_properties(self.facts.properties.get(node, {}))
