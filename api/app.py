@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
     )
+    # Keys in the order the answer builds them (fields as documented), not sorted on every answer.
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     app.teardown_appcontext(close_request_session)
     api = Api(app)

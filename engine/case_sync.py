@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine import audit, queries, runtime
 from engine.access import split_roles
@@ -36,12 +36,17 @@ class CaseRows:
     measured_step_done: bool  # the process's ``sla_until`` step was completed before this change
 
 
-def read(uow: UnitOfWork, instance: Instance, compiled: Compiled) -> CaseRows:
-    tasks = uow.session.scalars(select(Task).where(Task.instance_id == instance.id, Task.state == READY))
-    timers = uow.session.scalars(select(Timer).where(Timer.instance_id == instance.id, Timer.state == WAITING))
-    until = compiled.facts.process_properties.get("sla_until")
-    done = instance.sla_met_at is not None or _step_done(uow, instance.id, until)
-    return CaseRows({t.spiff_id: t for t in tasks}, {t.spiff_id: t for t in timers}, done)
+# Built once: read on every change of a case.
+_READY_TASKS = select(Task).where(Task.instance_id == bindparam("instance_id"), Task.state == READY)
+_WAITING_TIMERS = select(Timer).where(Timer.instance_id == bindparam("instance_id"), Timer.state == WAITING)
+
+
+def read(uow: UnitOfWork, instance: Instance) -> CaseRows:
+    tasks = uow.session.scalars(_READY_TASKS, {"instance_id": instance.id})
+    timers = uow.session.scalars(_WAITING_TIMERS, {"instance_id": instance.id})
+    # Every completion goes through sync, which stamps ``sla_met_at`` in the same transaction
+    # as the measured step: a case without the stamp has not done that step.
+    return CaseRows({t.spiff_id: t for t in tasks}, {t.spiff_id: t for t in timers}, instance.sla_met_at is not None)
 
 
 def sync(
@@ -87,16 +92,13 @@ def withdraw(tasks: list[Task], timers: list[Timer], now: datetime) -> None:
 
 
 def refresh_forecast(
-    uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Context, open_tasks: list[Task] | None = None,
-    timers: list[Timer] | None = None, measured_step_done: bool | None = None,
+    uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Context, open_tasks: list[Task] | None,
+    timers: list[Timer] | None, measured_step_done: bool,
 ) -> None:
     """Record when the measured part of the case was done, or forecast when it will be.
 
-    What the caller already holds (open steps, timers, whether the ``sla_until`` step is
-    done) is not read again.
+    What the caller already holds (open steps, timers) is not read again.
     """
-    if measured_step_done is None:
-        measured_step_done = _step_done(uow, instance.id, compiled.facts.process_properties.get("sla_until"))
     if instance.sla_met_at is None and (instance.status != RUNNING or measured_step_done):
         instance.sla_met_at = ctx.now()
     instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx, open_tasks, timers)
@@ -114,13 +116,6 @@ def forecast(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Conte
     ] + [Position(t.element_id, t.fires_at) for t in timers if not t.escalation]
     dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
     return Forecaster(compiled.facts, ctx, dates, instance.data).finish(positions)
-
-
-def _step_done(uow: UnitOfWork, instance_id: int, element_id: str | None) -> bool:
-    if not element_id:
-        return False
-    query = select(Task.id).where(Task.instance_id == instance_id, Task.element_id == element_id, Task.state == DONE)
-    return uow.session.scalars(query.limit(1)).first() is not None
 
 
 def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep, now: datetime, ctx: Context) -> Task:

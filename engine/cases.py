@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 
 from engine import audit, case_sync, definitions, queries, runtime
 from engine.access import Actor, may_complete, may_view_task
@@ -17,7 +17,7 @@ from engine.deadlines import case_dates
 from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from engine.evaluator import ScriptEngine
 from engine.forms import validate_form
-from engine.models import Instance, Task, Timer
+from engine.models import Definition, Instance, Task, Timer
 from engine.numbering import next_number
 from engine.roles import INTAKE_ROLES
 from engine.store import UnitOfWork
@@ -90,19 +90,17 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     :raise Conflict: the step is no longer ready, or another user holds it.
     :raise InvalidInput: the data breaks the form or a rule of the diagram.
     """
-    task = _task_for_update(uow, actor, task_id, lock=uow.is_postgres)
+    task, instance = _step_and_case(uow, actor, task_id, lock=uow.is_postgres)
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
     if not may_complete(actor, task.role):
         raise Forbidden(f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає")
     if task.assignee and task.assignee != actor.login:
         raise Conflict(f"Завдання взяв у роботу {task.assignee}")
-    instance = _instance_for_update(uow, task.instance_id, lock=uow.is_postgres)
-    definition = queries.definition_of(uow, instance)
-    compiled = definitions.compiled(definition)
+    compiled = definitions.compiled(queries.definition_of(uow, instance))
     validate_form(compiled.forms.get(task.element_id, {}), data)
     _check_rule(compiled.step(task.element_id) or {}, {**instance.data, **(task.inputs or {}), **data}, ctx)
-    before = case_sync.read(uow, instance, compiled)
+    before = case_sync.read(uow, instance)
     workflow = runtime.load(instance.state, compiled, ctx)
     runtime.complete(workflow, task.spiff_id, data)
     now = ctx.now()
@@ -170,7 +168,7 @@ def cancel_case(uow: UnitOfWork, actor: Actor, ctx: Context, instance_id: int, r
         raise Conflict(f"Справа вже має статус {instance.status}")
     definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
-    before = case_sync.read(uow, instance, compiled)
+    before = case_sync.read(uow, instance)
     workflow = runtime.load(instance.state, compiled, ctx)
     workflow.cancel()
     now = ctx.now()
@@ -189,13 +187,36 @@ def fire_due_timers(uow: UnitOfWork, ctx: Context, instance_id: int) -> list[str
         return []
     definition = queries.definition_of(uow, instance)
     compiled = definitions.compiled(definition)
-    rows = case_sync.read(uow, instance, compiled)
+    rows = case_sync.read(uow, instance)
     workflow = runtime.load(instance.state, compiled, ctx)
     before = {t.spiff_id for t in runtime.waiting_timers(workflow)}
     runtime.fire_timers(workflow)
     after = {t.spiff_id for t in runtime.waiting_timers(workflow)}
     case_sync.sync(uow, instance, workflow, compiled, ctx, None, rows)
     return sorted(before - after)
+
+
+_STEP_AND_CASE = (  # built once: read on every completion
+    select(Task, Instance, Definition).join(Instance, Instance.id == Task.instance_id)
+    .join(Definition, Definition.id == Instance.definition_id).where(Task.id == bindparam("task_id"))
+    .execution_options(populate_existing=True)
+)
+_STEP_AND_CASE_LOCKED = _STEP_AND_CASE.with_for_update(of=[Task, Instance])
+
+
+def _step_and_case(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool) -> tuple[Task, Instance]:
+    """The step with its case (and the case's version, into the session) in one statement.
+
+    ``lock``: both rows are locked for the change (PostgreSQL), in the order a step alone
+    was locked before its case. :raise NotFound: / :raise Forbidden: as :func:`_task_for_update`.
+    """
+    row = uow.session.execute(_STEP_AND_CASE_LOCKED if lock else _STEP_AND_CASE, {"task_id": task_id}).first()
+    if row is None:
+        raise NotFound(f"Завдання {task_id} не знайдено")
+    if not may_view_task(actor, row.Task.role, row.Task.participants):
+        raise Forbidden(queries.HIDDEN_TASK.format(task_id=task_id))
+    queries.hold_definition(uow, row.Definition)
+    return row.Task, row.Instance
 
 
 def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool = True) -> Task:

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from engine.business_calendar import BusinessCalendar
 from engine.clock import CLOCK_SETTING, Clock, FixedClock, SystemClock, read_controlled_moment
@@ -30,10 +30,13 @@ class Context:
         return self.clock.now()
 
 
+_SETTING_VALUE = select(Setting.value).where(Setting.key == bindparam("key"))
+
+
 def resolve_clock(uow: UnitOfWork, settings: Settings) -> Clock:
     """The controlled clock's moment when enabled and set, else the system clock."""
     if settings.controlled_clock:  # read on every request: the value alone, no row object
-        value = uow.session.execute(select(Setting.value).where(Setting.key == CLOCK_SETTING)).scalar()
+        value = uow.session.execute(_SETTING_VALUE, {"key": CLOCK_SETTING}).scalar()
         moment = read_controlled_moment(value)
         if moment is not None:
             return FixedClock(moment)

@@ -187,12 +187,17 @@ def definition_of(uow: UnitOfWork, instance: Instance) -> Definition:
     Versions never change once deployed; the unit of work keeps the row it read, so the
     use case and the answer built after it do not each read (and parse) it again.
     """
-    held = uow.session.info.setdefault("definitions", {})
-    found = held.get(instance.definition_id)
+    found = uow.session.info.get("definitions", {}).get(instance.definition_id)
     if found is None or found not in uow.session:  # not read since the session was last closed
-        found = held[instance.definition_id] = must_find(
-            uow.session.get(Definition, instance.definition_id), "Версію процесу не знайдено")
+        found = must_find(uow.session.get(Definition, instance.definition_id), "Версію процесу не знайдено")
+        hold_definition(uow, found)
     return found
+
+
+def hold_definition(uow: UnitOfWork, definition: Definition) -> None:
+    """Keep a version read along with other rows for :func:`definition_of` (the session's
+    identity map holds rows weakly: one nobody refers to is forgotten and read again)."""
+    uow.session.info.setdefault("definitions", {})[definition.id] = definition
 
 
 def numbers_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, str]:

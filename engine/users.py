@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.access import Actor
@@ -47,11 +47,13 @@ def actor_of(user: User) -> Actor:
     return Actor(user.login, user.name, frozenset(user.roles))
 
 
+# Asked on every API call: three columns, no row object, the statement built once.
+_BY_TOKEN = select(User.login, User.name, User.roles).where(User.token_hash == bindparam("digest"))
+
+
 def by_token(uow: UnitOfWork, token: str) -> Actor | None:
-    """The actor a bearer token belongs to, if any (asked on every API call: three columns, no row object)."""
-    row = uow.session.execute(
-        select(User.login, User.name, User.roles).where(User.token_hash == token_digest(token))
-    ).first()
+    """The actor a bearer token belongs to, if any."""
+    row = uow.session.execute(_BY_TOKEN, {"digest": token_digest(token)}).first()
     return Actor(row.login, row.name, frozenset(row.roles)) if row else None
 
 
