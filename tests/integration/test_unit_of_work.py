@@ -1,0 +1,84 @@
+"""How a unit of work ends: nothing written without an explicit commit; a read-only one commits.
+
+A read-only transaction ends with COMMIT because psycopg drops a connection's prepared
+statements on every ROLLBACK; the data is the same either way, which the first tests hold.
+"""
+
+import pytest
+from sqlalchemy import event, select, text, update
+
+from engine.models import Setting
+
+from tests.conftest import BACKEND
+
+
+def _endings(db):
+    """The COMMITs and ROLLBACKs the database's connections are sent, in order."""
+    seen: list[str] = []
+    event.listen(db.engine, "commit", lambda _conn: seen.append("commit"))
+    event.listen(db.engine, "rollback", lambda _conn: seen.append("rollback"))
+    return seen
+
+
+def _keys(db) -> set[str]:
+    with db.unit_of_work() as uow:
+        return set(uow.session.scalars(select(Setting.key)))
+
+
+def test_rows_added_and_flushed_but_not_committed_are_rolled_back(db):
+    with db.unit_of_work() as uow:
+        uow.session.add(Setting(key="draft", value="x"))
+        uow.flush()
+    assert "draft" not in _keys(db)
+
+
+def test_a_statement_that_changes_rows_without_a_commit_is_rolled_back(db):
+    with db.unit_of_work() as uow:
+        uow.session.add(Setting(key="kept", value="before"))
+        uow.commit()
+    with db.unit_of_work() as uow:
+        uow.session.execute(update(Setting).where(Setting.key == "kept").values(value="after"))
+    with db.unit_of_work() as uow:
+        assert uow.session.get(Setting, "kept").value == "before"
+
+
+def test_a_text_statement_without_a_commit_counts_as_a_write_and_is_rolled_back(db):
+    with db.unit_of_work() as uow:
+        uow.session.execute(text("INSERT INTO settings (key, value) VALUES ('raw', 'x')"))
+    assert "raw" not in _keys(db)
+
+
+def test_a_unit_of_work_that_failed_is_rolled_back_even_if_it_only_read(db):
+    endings = _endings(db)
+    with pytest.raises(RuntimeError):
+        with db.unit_of_work() as uow:
+            uow.session.scalars(select(Setting)).all()
+            raise RuntimeError("the use case failed")
+    assert endings == ["rollback"]
+
+
+def test_a_unit_of_work_that_only_read_ends_with_commit(db):
+    endings = _endings(db)
+    with db.unit_of_work() as uow:
+        uow.session.scalars(select(Setting)).all()
+    assert endings == ["commit"]
+
+
+def test_reads_after_a_commit_end_with_commit_too(db):
+    endings = _endings(db)
+    with db.unit_of_work() as uow:
+        uow.session.add(Setting(key="committed", value="x"))
+        uow.commit()
+        uow.session.scalars(select(Setting)).all()  # an answer built after the commit
+    assert endings == ["commit", "commit"]
+    assert "committed" in _keys(db)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="prepared statements are psycopg's (PostgreSQL)")
+def test_a_statement_read_in_many_requests_stays_prepared_on_its_connection(db):
+    for _ in range(8):  # psycopg prepares a statement from its fifth use on a connection
+        with db.unit_of_work() as uow:
+            uow.session.execute(select(Setting.value).where(Setting.key == "anything")).all()
+    with db.engine.connect() as connection:
+        prepared = connection.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert any("FROM settings" in statement for statement in prepared)
