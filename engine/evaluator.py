@@ -9,6 +9,7 @@ off.
 import ast
 import builtins
 import copy
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Any, Callable
 
@@ -65,6 +66,17 @@ def check_source(source: str, mode: str = "exec") -> ast.AST:
     return tree
 
 
+@lru_cache(maxsize=4096)
+def checked_code(source: str, mode: str) -> Any:
+    """``source`` checked by :func:`check_source` and compiled, once per text: a diagram's few
+    conditions and scripts run on every step of every case.
+
+    :raise UnsafeExpression: as :func:`check_source` (not cached: asked again, refused again).
+    """
+    check_source(source, mode=mode)
+    return compile(source, "<expression>" if mode == "eval" else "<script>", mode)
+
+
 def _as_date(day: str | date | datetime) -> date:
     if isinstance(day, datetime):
         return day.date()
@@ -93,21 +105,21 @@ class RestrictedEnvironment(TaskDataEnvironment):
         super().__init__({"__builtins__": SAFE_BUILTINS, **functions})
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
-        check_source(expression, mode="eval")
+        code = checked_code(expression, "eval")
         my_globals = copy.copy(self.globals)
         my_globals.update(external_context or {})
         my_globals.update(context)
         my_globals["__builtins__"] = SAFE_BUILTINS
-        return eval(compile(expression, "<expression>", "eval"), my_globals)  # noqa: S307 - checked above
+        return eval(code, my_globals)  # noqa: S307 - checked above
 
     def execute(self, script: str, context: dict, external_context: dict | None = None) -> bool:
-        check_source(script, mode="exec")
+        code = checked_code(script, "exec")
         self.check_for_overwrite(context, external_context or {})
         context.update(self.globals)
         context.update(external_context or {})
         context["__builtins__"] = SAFE_BUILTINS
         try:
-            exec(compile(script, "<script>", "exec"), context)  # noqa: S102 - checked above
+            exec(code, context)  # noqa: S102 - checked above
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         return True

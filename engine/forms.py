@@ -9,10 +9,24 @@ from engine.errors import FieldError, InvalidInput
 
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
+# Validators by the schema object they check. Forms come from the compiled cache, one object
+# per deployed form, so each is built once per process; the schema is kept with its
+# validator, so its id is not reused while the entry lives.
+_VALIDATORS: dict[int, tuple[dict[str, Any], Draft202012Validator]] = {}
+
+
+def _validator(schema: dict[str, Any]) -> Draft202012Validator:
+    held = _VALIDATORS.get(id(schema))
+    if held is None or held[0] is not schema:
+        if len(_VALIDATORS) > 2048:  # schemas built per call (tests, one-off checks) do not pile up
+            _VALIDATORS.clear()
+        held = _VALIDATORS[id(schema)] = (schema, Draft202012Validator(schema, format_checker=FORMAT_CHECKER))
+    return held[1]
+
 
 def form_errors(schema: dict[str, Any], data: Any) -> list[FieldError]:
     """Every violation of ``schema`` by ``data``, as JSON-pointer paths with messages."""
-    validator = Draft202012Validator(schema, format_checker=FORMAT_CHECKER)
+    validator = _validator(schema)
     errors = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         errors.append(FieldError(_pointer(error), _message(error)))
