@@ -58,8 +58,9 @@ def sync(
     :return: the case's open steps (by id) and waiting timers (by moment) as they now are.
     """
     now = ctx.now()
-    open_steps = runtime.open_steps(workflow)
-    instance.data = {**instance.data, **runtime.case_data(workflow)}
+    standing = runtime.standing(workflow, compiled)
+    open_steps = standing.open_steps
+    instance.data = {**instance.data, **standing.data}
     new_rows = [_new_task_row(instance, compiled, step, now, ctx) for step in open_steps if step.spiff_id not in before.open_tasks]
     uow.session.add_all(new_rows)
     still_open = {s.spiff_id for s in open_steps}
@@ -67,8 +68,8 @@ def sync(
         if row.state == READY and spiff_id not in still_open:  # not the step just completed
             row.state, row.completed_at = WITHDRAWN, now
     tasks = [row for row in [*before.open_tasks.values(), *new_rows] if row.state == READY]
-    timers = _sync_timers(uow, instance, workflow, compiled, now, actor, before.timers)
-    status = runtime.ended_status(workflow, compiled)
+    timers = _sync_timers(uow, instance, workflow, standing.waiting_timers, compiled, now, actor, before.timers)
+    status = standing.ended_status
     if status is not None:
         instance.status, instance.completed_at = status, now
         withdraw(tasks, timers, now)
@@ -134,11 +135,11 @@ def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep
 
 
 def _sync_timers(
-    uow: UnitOfWork, instance: Instance, workflow: Any, compiled: Compiled, now: datetime, actor: str | None,
-    rows: dict[str, Timer],
+    uow: UnitOfWork, instance: Instance, workflow: Any, waiting_now: list[runtime.WaitingTimer], compiled: Compiled,
+    now: datetime, actor: str | None, rows: dict[str, Timer],
 ) -> list[Timer]:
     """Mirror the workflow's waiting timers into rows; returns the ones waiting now."""
-    waiting = {t.spiff_id: t for t in runtime.waiting_timers(workflow)}
+    waiting = {t.spiff_id: t for t in waiting_now}
     added = [
         Timer(instance_id=instance.id, spiff_id=spiff_id, element_id=timer.element_id, name=timer.name,
               escalation=compiled.facts.properties.get(timer.element_id, {}).get("escalation"), fires_at=timer.fires_at,

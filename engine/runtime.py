@@ -39,6 +39,33 @@ class WaitingTimer:
     fires_at: datetime
 
 
+@dataclass(frozen=True)
+class Standing:
+    """Where a workflow stands after a change, read in one walk of its task tree."""
+
+    open_steps: list[OpenStep]
+    waiting_timers: list[WaitingTimer]
+    data: dict[str, Any]  # as :func:`case_data`
+    ended_status: str | None  # as :func:`ended_status`
+
+
+def standing(workflow: BpmnWorkflow, compiled: Compiled) -> Standing:
+    """Open steps, waiting timers, case data and how it ended, from one walk (each alone walks
+    the whole tree, and a step's sync needs them all)."""
+    steps, timers, with_data = [], [], []
+    for task in workflow.get_tasks():
+        state = task.state
+        if state == TaskState.READY:
+            with_data.append(task)
+            if task.task_spec.manual:
+                steps.append(_open_step(task))
+        elif state == TaskState.COMPLETED:
+            with_data.append(task)
+        elif state == TaskState.WAITING and (timer := _waiting_timer(task)) is not None:
+            timers.append(timer)
+    return Standing(steps, timers, _merged_data(with_data), ended_status(workflow, compiled))
+
+
 def script_engine(ctx: Context) -> ScriptEngine:
     return ScriptEngine(ctx.clock, ctx.calendar)
 
@@ -58,13 +85,12 @@ def load(state: str, compiled: Compiled, ctx: Context) -> BpmnWorkflow:
 
 def open_steps(workflow: BpmnWorkflow) -> list[OpenStep]:
     """READY user tasks, with the data that belongs to that task alone (a multi-instance item)."""
-    steps = []
-    for task in workflow.get_tasks(state=TaskState.READY, manual=True):
-        steps.append(OpenStep(
-            str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-            _item_data(task), task,
-        ))
-    return steps
+    return [_open_step(task) for task in workflow.get_tasks(state=TaskState.READY, manual=True)]
+
+
+def _open_step(task: Any) -> OpenStep:
+    return OpenStep(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                    _item_data(task), task)
 
 
 def _item_data(task: Any) -> dict[str, Any]:
@@ -77,15 +103,16 @@ def _item_data(task: Any) -> dict[str, Any]:
 
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
     """Timers waiting for the engine's clock, with the moment each fires."""
-    timers = []
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        value = task._get_internal_data("event_value")
-        if isinstance(definition, ClockedTimeDate) and value is not None:
-            timers.append(WaitingTimer(
-                str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id, fires_at(value)
-            ))
-    return timers
+    return [timer for task in workflow.get_tasks(state=TaskState.WAITING) if (timer := _waiting_timer(task)) is not None]
+
+
+def _waiting_timer(task: Any) -> WaitingTimer | None:
+    definition = getattr(task.task_spec, "event_definition", None)
+    value = task._get_internal_data("event_value")
+    if not isinstance(definition, ClockedTimeDate) or value is None:
+        return None
+    return WaitingTimer(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        fires_at(value))
 
 
 def fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
@@ -102,8 +129,11 @@ def complete(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> Non
     :raise CaseChanged: the step is not ready in this state of the case (someone completed it
         after its row was read).
     """
-    task = next((t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if str(t.id) == spiff_id), None)
-    if task is None:
+    try:
+        task = workflow.get_task_from_id(UUID(spiff_id))
+    except TaskNotFoundException:
+        task = None
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         raise CaseChanged("Завдання щойно виконав інший користувач; оновіть сторінку")
     task.data.update(data)
     task.run()
@@ -129,9 +159,12 @@ def ended_status(workflow: BpmnWorkflow, compiled: Compiled) -> str | None:
 
 def case_data(workflow: BpmnWorkflow) -> dict[str, Any]:
     """The case's data as its latest completed step left it, merged over every branch."""
+    return _merged_data(workflow.get_tasks(state=TaskState.COMPLETED | TaskState.READY))
+
+
+def _merged_data(tasks: list[Any]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
-    tasks = sorted(workflow.get_tasks(state=TaskState.COMPLETED | TaskState.READY), key=lambda t: t.last_state_change)
-    for task in tasks:
+    for task in sorted(tasks, key=lambda t: t.last_state_change):
         merged.update({k: v for k, v in task.data.items() if not k.startswith("_")})
     return merged
 
