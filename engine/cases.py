@@ -15,7 +15,7 @@ from engine.access import Actor, may_complete, may_view_task
 from engine.context import Context
 from engine.deadlines import case_dates
 from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from engine.evaluator import ScriptEngine
+from engine.evaluator import engine_functions, evaluate
 from engine.forms import validate_form
 from engine.models import Definition, Instance, Task, Timer
 from engine.numbering import next_number
@@ -116,9 +116,8 @@ def _check_rule(step: dict[str, Any], data: dict[str, Any], ctx: Context) -> Non
     rule = step.get("reject_if")
     if not rule:
         return
-    engine = ScriptEngine(ctx.clock, ctx.calendar)
     try:
-        rejected = engine.environment.evaluate(rule, dict(data))
+        rejected = evaluate(rule, data, engine_functions(ctx.clock, ctx.calendar))
     except NameError:
         rejected = False  # the rule speaks of a field this case does not have
     if rejected:

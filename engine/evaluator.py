@@ -98,6 +98,13 @@ def engine_functions(clock: Clock, calendar: BusinessCalendar) -> dict[str, Call
     }
 
 
+def evaluate(expression: str, data: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> Any:
+    """``expression`` over ``data`` under the allow-list, as a diagram's condition is evaluated;
+    for the engine's own simulations (forecast, step rules), which need no Spiff task."""
+    scope = {**functions, **data, "__builtins__": SAFE_BUILTINS}
+    return eval(checked_code(expression, "eval"), scope)  # noqa: S307 - checked by checked_code
+
+
 class RestrictedEnvironment(TaskDataEnvironment):
     """Spiff's task-data environment with the allow-list applied before every run."""
 

@@ -12,7 +12,7 @@ from engine.clock import FixedClock
 from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, step_due
 from engine.diagram import DiagramFacts
-from engine.evaluator import ScriptEngine
+from engine.evaluator import engine_functions, evaluate
 from engine.timers import fires_at
 
 
@@ -71,8 +71,7 @@ class Forecaster:
         return moment
 
     def _timer(self, expression: str, moment: datetime) -> datetime:
-        engine = ScriptEngine(FixedClock(moment), self.ctx.calendar)
         try:
-            return fires_at(engine.environment.evaluate(expression, dict(self.data)))
+            return fires_at(evaluate(expression, self.data, engine_functions(FixedClock(moment), self.ctx.calendar)))
         except Exception:  # noqa: BLE001 - a timer we cannot simulate adds no wait
             return moment

@@ -9,7 +9,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
@@ -17,6 +19,13 @@ from engine.errors import CaseChanged
 from engine.sqlite_turns import connection_factory
 
 STALE_MESSAGE = "Справу щойно змінив інший користувач; оновіть сторінку і спробуйте ще раз"
+# PostgreSQL's answers to two transactions that each wait for the other's rows (deadlock) or
+# that cannot both stand (serialization failure): one of them is rolled back and may run again.
+_RACE_LOST = frozenset({"40P01", "40001"})
+
+
+def _lost_race(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in _RACE_LOST
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,6 +38,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+# JSON columns (a case's data, forms, audit entries) go through orjson, several times faster
+# than the standard library on every row written and read.
+_JSON = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str) -> Engine:
     """Create the SQLAlchemy engine for ``url``, preparing a SQLite file's folder."""
     if url.startswith("sqlite"):
@@ -37,12 +55,12 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             connect_args["factory"] = connection_factory(str(Path(path).resolve()))
-        engine = create_engine(url, connect_args=connect_args)
+        engine = create_engine(url, connect_args=connect_args, **_JSON)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, **_JSON)
 
 
 _WROTE = "wrote"  # session.info key: the current transaction has written (flushed or executed DML)
@@ -130,6 +148,10 @@ class Database:
             _end_reading(session)
         except StaleDataError as err:  # lost the version race in an autoflush (a query before the explicit flush)
             raise CaseChanged(STALE_MESSAGE) from err
+        except DBAPIError as err:
+            if _lost_race(err):  # the caller's attempts run the operation again (engine.operation.attempts)
+                raise CaseChanged(STALE_MESSAGE) from err
+            raise
         finally:
             session.close()  # rolls back what was not committed; loaded rows stay readable
 

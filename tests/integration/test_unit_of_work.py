@@ -82,3 +82,36 @@ def test_a_statement_read_in_many_requests_stays_prepared_on_its_connection(db):
     with db.engine.connect() as connection:
         prepared = connection.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
     assert any("FROM settings" in statement for statement in prepared)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="row locks and deadlock detection are PostgreSQL's")
+def test_of_two_units_of_work_waiting_for_each_others_rows_one_loses_as_a_changed_case(db):
+    import threading
+
+    from engine.errors import CaseChanged
+
+    with db.unit_of_work() as uow:
+        uow.session.add_all([Setting(key="a", value="0"), Setting(key="b", value="0")])
+        uow.commit()
+    both_hold_one = threading.Barrier(2, timeout=10)
+    outcomes: dict[str, str] = {}
+
+    def lock(first: str, second: str) -> None:
+        try:
+            with db.unit_of_work() as uow:
+                for key in (first, second):
+                    uow.session.execute(select(Setting).where(Setting.key == key).with_for_update()).one()
+                    if key == first:
+                        both_hold_one.wait()
+                uow.session.get(Setting, first).value = f"by {first}"
+                uow.commit()
+            outcomes[first] = "committed"
+        except CaseChanged:
+            outcomes[first] = "changed"
+
+    threads = [threading.Thread(target=lock, args=pair) for pair in (("a", "b"), ("b", "a"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["changed", "committed"]
