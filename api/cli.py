@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from api.config import settings_from_env
-from engine import cases, definitions, migrate, queries, users, views, worker
+from engine import cases, definitions, migrate, queries, users, views, worker, workflow_state
 from engine.access import Actor
 from engine.errors import EngineError, InvalidInput
 from engine.models import Instance
@@ -22,6 +22,7 @@ class Env:
     def __init__(self) -> None:
         self.settings = settings_from_env()
         self.db = Database(self.settings.database_url)
+        workflow_state.RECENT.resize(self.settings.kept_workflows)
 
 
 def fail(error: EngineError) -> None:

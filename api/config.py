@@ -24,6 +24,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         timezone=env.get("MARSHRUT_TIMEZONE") or defaults.timezone,
         controlled_clock=_flag(env.get("MARSHRUT_CONTROLLED_CLOCK")),
         at_risk_ratio=float(env.get("MARSHRUT_AT_RISK_RATIO") or defaults.at_risk_ratio),
+        kept_workflows=int(env.get("MARSHRUT_KEPT_WORKFLOWS") or defaults.kept_workflows),
         extra_holidays=_dates(env.get("MARSHRUT_EXTRA_HOLIDAYS")),
         extra_working_days=_dates(env.get("MARSHRUT_EXTRA_WORKING_DAYS")),
         secret_key=env.get("MARSHRUT_SECRET_KEY") or defaults.secret_key,

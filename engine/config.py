@@ -14,6 +14,8 @@ class Settings:
     :param database_url: SQLAlchemy URL; SQLite file by default.
     :param controlled_clock: allow admins to set "now" (tests, demos).
     :param at_risk_ratio: share of a task's time after which it is "at risk".
+    :param kept_workflows: workflows a process keeps after saving them, for their cases' next
+        step (0: every step rebuilds its case's workflow from the saved text).
     """
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'marshrut.db'}"
@@ -23,6 +25,7 @@ class Settings:
     timezone: str = "Europe/Kyiv"
     controlled_clock: bool = False
     at_risk_ratio: float = 0.75
+    kept_workflows: int = 128
     extra_holidays: tuple[date, ...] = field(default_factory=tuple)
     extra_working_days: tuple[date, ...] = field(default_factory=tuple)
     secret_key: str = "dev-only-secret"

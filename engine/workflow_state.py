@@ -62,7 +62,16 @@ class RecentlySaved:
         self._key_of: dict[int, tuple[int, str]] = {}  # a workflow saved twice is held under its last text only
         self._lock = threading.Lock()
 
+    def resize(self, size: int) -> None:
+        with self._lock:
+            self.size = size
+            while len(self._held) > size:
+                _key, oldest = self._held.popitem(last=False)
+                self._key_of.pop(id(oldest), None)
+
     def keep(self, state: str, workflow: BpmnWorkflow) -> None:
+        if self.size <= 0:
+            return
         key = (id(workflow.spec), state)
         with self._lock:
             if (earlier := self._key_of.pop(id(workflow), None)) is not None:

@@ -68,3 +68,19 @@ def test_only_the_last_saves_are_kept(compiled, ctx):
     states = [runtime.dump(_started(compiled, ctx)) for _ in range(5)]
     kept = [s for s in states if workflow_state.RECENT.take(s, compiled.spec) is not None]
     assert kept == states[1:]
+
+
+def test_keeping_none_rebuilds_every_workflow(compiled, ctx):
+    workflow_state.RECENT.resize(0)
+    workflow = _started(compiled, ctx)
+    state = runtime.dump(workflow)
+    rebuilt = runtime.load(state, compiled, ctx)
+    assert rebuilt is not workflow
+    assert runtime.dump(rebuilt) == state
+
+
+def test_the_number_kept_comes_from_the_environment():
+    from api.config import settings_from_env
+
+    assert settings_from_env({}).kept_workflows == 128
+    assert settings_from_env({"MARSHRUT_KEPT_WORKFLOWS": "0"}).kept_workflows == 0
