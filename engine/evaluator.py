@@ -9,8 +9,8 @@ off.
 import ast
 import builtins
 import copy
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, Callable
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine

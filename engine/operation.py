@@ -33,7 +33,12 @@ class Attempt:
         return self._operation.__enter__()
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None) -> bool:
-        self._operation.__exit__(kind, error, trace)
+        try:
+            self._operation.__exit__(kind, error, trace)
+        except CaseChanged:  # the unit of work found the race lost (a deadlock, a stale version on autoflush)
+            if self.last:
+                raise
+            return True
         if kind is not None and issubclass(kind, CaseChanged) and not self.last:
             return True  # rolled back; the loop goes on to the next attempt
         self.finished = True

@@ -40,3 +40,24 @@ def test_other_errors_are_not_retried(db, settings):
                 tries += 1
                 raise ValueError("a bug, not a race")
     assert tries == 1
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # PostgreSQL's deadlock_detected, as psycopg reports it
+
+
+def test_an_attempt_chosen_as_a_deadlock_victim_is_run_again(db, settings):
+    from sqlalchemy.exc import DBAPIError
+
+    tries = []
+    for attempt in attempts(db, settings):
+        with attempt as (uow, _ctx):
+            tries.append(len(tries) + 1)
+            uow.session.add(Setting(key=f"try-{len(tries)}", value="written"))
+            uow.flush()
+            if len(tries) == 1:
+                raise DBAPIError("UPDATE …", {}, _Deadlock("deadlock detected"))
+            uow.commit()
+    assert tries == [1, 2]
+    with db.unit_of_work() as uow:
+        assert {s.key for s in uow.session.query(Setting)} == {"try-2"}
