@@ -12,7 +12,6 @@ of being rebuilt from it. The row stays the only truth: any other text is rebuil
 
 import threading
 from collections import OrderedDict
-
 from typing import Any
 from uuid import UUID
 
