@@ -1,13 +1,25 @@
 """Operations that lose the race for a case are run again from the start (engine.operation.attempts)."""
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from engine.errors import CaseChanged
 from engine.models import Setting
 from engine.operation import ATTEMPTS, attempts
 
 
-def test_an_attempt_beaten_by_a_change_to_its_case_is_rolled_back_and_the_next_one_commits(db, settings):
+class _Deadlock(Exception):
+    sqlstate = "40P01"  # PostgreSQL's deadlock_detected, as psycopg reports it
+
+
+LOST_RACES = {
+    "another user changed the case": lambda: CaseChanged("another user changed the case"),
+    "chosen as a deadlock victim": lambda: DBAPIError("UPDATE …", {}, _Deadlock("deadlock detected")),
+}
+
+
+@pytest.mark.parametrize("lost_race", list(LOST_RACES.values()), ids=list(LOST_RACES))
+def test_an_attempt_that_lost_the_race_for_its_case_is_rolled_back_and_the_next_one_commits(db, settings, lost_race):
     tries = []
     for attempt in attempts(db, settings):
         with attempt as (uow, _ctx):
@@ -15,7 +27,7 @@ def test_an_attempt_beaten_by_a_change_to_its_case_is_rolled_back_and_the_next_o
             uow.session.add(Setting(key=f"try-{len(tries)}", value="written"))
             uow.flush()
             if len(tries) == 1:
-                raise CaseChanged("another user changed the case")
+                raise lost_race()
             uow.commit()
     assert tries == [1, 2]
     with db.unit_of_work() as uow:
@@ -41,23 +53,3 @@ def test_other_errors_are_not_retried(db, settings):
                 raise ValueError("a bug, not a race")
     assert tries == 1
 
-
-class _Deadlock(Exception):
-    sqlstate = "40P01"  # PostgreSQL's deadlock_detected, as psycopg reports it
-
-
-def test_an_attempt_chosen_as_a_deadlock_victim_is_run_again(db, settings):
-    from sqlalchemy.exc import DBAPIError
-
-    tries = []
-    for attempt in attempts(db, settings):
-        with attempt as (uow, _ctx):
-            tries.append(len(tries) + 1)
-            uow.session.add(Setting(key=f"try-{len(tries)}", value="written"))
-            uow.flush()
-            if len(tries) == 1:
-                raise DBAPIError("UPDATE …", {}, _Deadlock("deadlock detected"))
-            uow.commit()
-    assert tries == [1, 2]
-    with db.unit_of_work() as uow:
-        assert {s.key for s in uow.session.query(Setting)} == {"try-2"}

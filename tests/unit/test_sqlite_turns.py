@@ -28,14 +28,15 @@ class Connection:
         return self.raw.in_transaction
 
 
-def connect(path, factory):
-    return Connection(path, factory)
+def two_connections(tmp_path):
+    """Two connections to one database file, taking turns through the same turn file."""
+    path = str(tmp_path / "turns.db")
+    factory = connection_factory(path)
+    return Connection(path, factory), Connection(path, factory)
 
 
 def test_a_second_writer_waits_for_the_first_to_commit_instead_of_failing(tmp_path):
-    path = str(tmp_path / "turns.db")
-    factory = connection_factory(path)
-    first, second = connect(path, factory), connect(path, factory)
+    first, second = two_connections(tmp_path)
     first.execute("CREATE TABLE counter (value INTEGER)")
     first.execute("INSERT INTO counter VALUES (0)")
     first.commit()
@@ -60,9 +61,7 @@ def test_a_second_writer_waits_for_the_first_to_commit_instead_of_failing(tmp_pa
 
 
 def test_reads_do_not_wait_for_a_writer(tmp_path):
-    path = str(tmp_path / "turns.db")
-    factory = connection_factory(path)
-    writer, reader = connect(path, factory), connect(path, factory)
+    writer, reader = two_connections(tmp_path)
     writer.execute("CREATE TABLE t (v INTEGER)")
     writer.commit()
     writer.execute("INSERT INTO t VALUES (1)")  # uncommitted
@@ -71,9 +70,7 @@ def test_reads_do_not_wait_for_a_writer(tmp_path):
 
 
 def test_a_failed_write_outside_a_transaction_gives_the_turn_back(tmp_path):
-    path = str(tmp_path / "turns.db")
-    factory = connection_factory(path)
-    one, other = connect(path, factory), connect(path, factory)
+    one, other = two_connections(tmp_path)
     one.execute("CREATE TABLE t (v INTEGER NOT NULL)")
     one.commit()
     try:
