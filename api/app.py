@@ -27,6 +27,20 @@ class DatabaseIdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, max, signed)
 
 
+class MarshrutApi(Api):
+    """flask-smorest's Api serving a document true to the answers (see :mod:`api.openapi`)."""
+
+    def _openapi_json(self):  # type: ignore[no-untyped-def]
+        from flask import current_app, json
+
+        from api.openapi import finalize
+
+        cache = current_app.extensions["marshrut"]
+        if "openapi" not in cache:
+            cache["openapi"] = json.dumps(finalize(self.spec.to_dict(), current_app), ensure_ascii=False, indent=1)
+        return current_app.response_class(cache["openapi"], mimetype="application/json")
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app for ``settings`` (from the environment when not given)."""
     settings = settings or settings_from_env()
@@ -57,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     workflow_state.RECENT.resize(settings.kept_workflows)
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     app.teardown_appcontext(close_request_session)
-    api = Api(app)
+    api = MarshrutApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from api import admin, definitions, errors, health, instances, me, notifications, reference, sla, tasks
 

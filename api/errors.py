@@ -41,7 +41,12 @@ def _http_error(error: HTTPException) -> Response:
         errors = [{"path": f"{location}.{field}" if location != "json" else f"/{field}", "message": "; ".join(_flat(msg))}
                   for location, fields in messages.items() for field, msg in fields.items()]
         return problem(422, "Неправильні дані", "Запит не пройшов перевірку", "validation", errors)
-    return problem(status, _TITLES.get(status, error.name), error.description or error.name, error.name.lower().replace(" ", "_"))
+    response = problem(status, _TITLES.get(status, error.name), error.description or error.name,
+                       error.name.lower().replace(" ", "_"))
+    for name, value in error.get_headers():  # Allow (405), Retry-After (429), …
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _flat(message: object) -> list[str]:
