@@ -1,6 +1,17 @@
 """Marshmallow schemas of the API's bodies and query strings (the OpenAPI document is built from them)."""
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from engine.input_limits import moment_problem
+
+
+def within_service_years(value: datetime) -> None:
+    """A moment the service reasons about lies in 2000–2100 (SPEC §8)."""
+    problem = moment_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 class HealthSchema(Schema):
@@ -163,7 +174,7 @@ class CompletedSchema(Schema):
 class StartInstanceSchema(Schema):
     process_key = fields.String(required=True, validate=validate.Length(min=1))
     data = fields.Dict(required=True)
-    received_at = fields.AwareDateTime(allow_none=True)
+    received_at = fields.AwareDateTime(allow_none=True, validate=within_service_years)
 
 
 class InstanceListArgs(PageArgs):
@@ -191,7 +202,7 @@ class HistorySchema(Schema):
 
 
 class ClockSchema(Schema):
-    now = fields.AwareDateTime(required=True)
+    now = fields.AwareDateTime(required=True, validate=within_service_years)
 
 
 class TickSchema(Schema):

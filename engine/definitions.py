@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine import diagram, validation
+from engine import diagram, numbering, validation
 from engine.errors import FieldError, InvalidInput, NotFound
 from engine.models import Definition
 from engine.store import UnitOfWork
@@ -211,6 +211,7 @@ def deploy(uow: UnitOfWork, bundle: Bundle, actor: str | None, now: datetime) ->
     current = latest(uow, result.key, required=False)
     if current is not None and current.checksum == checksum:
         return current, False
+    numbering.check_prefix_is_free(uow, result.key, result.facts.process_properties)
     row = Definition(
         key=result.key, version=(current.version + 1) if current else 1, name=result.facts.process_name,
         bpmn_xml=bundle.bpmn.decode("utf-8"), dmn_xml={k: v.decode("utf-8") for k, v in bundle.dmn.items()},
