@@ -85,12 +85,19 @@ class DeployedSchema(Schema):
     key = fields.String()
     version = fields.Integer()
     created = fields.Boolean()
+    warnings = fields.List(fields.Nested(lambda: WarningSchema()))
+
+
+class WarningSchema(Schema):
+    path = fields.String(metadata={"description": "id елемента діаграми"})
+    message = fields.String()
 
 
 class ValidationResultSchema(Schema):
     valid = fields.Boolean()
     key = fields.String(allow_none=True)
     steps = fields.List(fields.Nested(StepSchema))
+    warnings = fields.List(fields.Nested(WarningSchema))
 
 
 class DefinitionArgs(Schema):
@@ -124,7 +131,7 @@ class TaskSchema(Schema):
 class TaskListArgs(PageArgs):
     state = fields.String(load_default="ready", validate=validate.OneOf(["ready", "completed", "cancelled", "all"]))
     role = fields.String()
-    instance_id = fields.Integer(validate=validate.Range(max=MAX_INT))
+    instance_id = fields.Integer(validate=validate.Range(min=1, max=MAX_INT))
     process_key = fields.String()
     sla_status = fields.String(validate=validate.OneOf(["on_track", "at_risk", "overdue"]))
     mine = fields.Boolean(load_default=False)
