@@ -93,8 +93,9 @@ def deploy(actor: Actor):
     bundle = _uploaded_bundle()
     with operation() as (uow, ctx):
         row, created = definitions.deploy(uow, bundle, actor.login, ctx.now())
+        warnings = [{"path": w.path, "message": w.message} for w in definitions.compiled(row).warnings]
         uow.commit()
-    return {"key": row.key, "version": row.version, "created": created}
+    return {"key": row.key, "version": row.version, "created": created, "warnings": warnings}
 
 
 @bp.route("/process-definitions/validate", methods=["POST"])
@@ -103,4 +104,5 @@ def deploy(actor: Actor):
 def validate(actor: Actor):
     """Run the deploy checks without deploying; 422 lists what to change per element"""
     compiled = definitions.compile_bundle(_uploaded_bundle())
-    return {"valid": True, "key": compiled.key, "steps": compiled.steps}
+    warnings = [{"path": w.path, "message": w.message} for w in compiled.warnings]
+    return {"valid": True, "key": compiled.key, "steps": compiled.steps, "warnings": warnings}

@@ -1,6 +1,17 @@
 """Marshmallow schemas of the API's bodies and query strings (the OpenAPI document is built from them)."""
 
-from marshmallow import Schema, fields, validate
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from engine.input_limits import moment_problem
+
+
+def within_service_years(value: datetime) -> None:
+    """A moment the service reasons about lies in 2000–2100 (SPEC §8)."""
+    problem = moment_problem(value)
+    if problem:
+        raise ValidationError(problem)
 
 
 class HealthSchema(Schema):
@@ -74,12 +85,19 @@ class DeployedSchema(Schema):
     key = fields.String()
     version = fields.Integer()
     created = fields.Boolean()
+    warnings = fields.List(fields.Nested(lambda: WarningSchema()))
+
+
+class WarningSchema(Schema):
+    path = fields.String(metadata={"description": "id елемента діаграми"})
+    message = fields.String()
 
 
 class ValidationResultSchema(Schema):
     valid = fields.Boolean()
     key = fields.String(allow_none=True)
     steps = fields.List(fields.Nested(StepSchema))
+    warnings = fields.List(fields.Nested(WarningSchema))
 
 
 class DefinitionArgs(Schema):
@@ -113,7 +131,7 @@ class TaskSchema(Schema):
 class TaskListArgs(PageArgs):
     state = fields.String(load_default="ready", validate=validate.OneOf(["ready", "completed", "cancelled", "all"]))
     role = fields.String()
-    instance_id = fields.Integer(validate=validate.Range(max=MAX_INT))
+    instance_id = fields.Integer(validate=validate.Range(min=1, max=MAX_INT))
     process_key = fields.String()
     sla_status = fields.String(validate=validate.OneOf(["on_track", "at_risk", "overdue"]))
     mine = fields.Boolean(load_default=False)
@@ -163,7 +181,7 @@ class CompletedSchema(Schema):
 class StartInstanceSchema(Schema):
     process_key = fields.String(required=True, validate=validate.Length(min=1))
     data = fields.Dict(required=True)
-    received_at = fields.AwareDateTime(allow_none=True)
+    received_at = fields.AwareDateTime(allow_none=True, validate=within_service_years)
 
 
 class InstanceListArgs(PageArgs):
@@ -191,7 +209,7 @@ class HistorySchema(Schema):
 
 
 class ClockSchema(Schema):
-    now = fields.AwareDateTime(required=True)
+    now = fields.AwareDateTime(required=True, validate=within_service_years)
 
 
 class TickSchema(Schema):

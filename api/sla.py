@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, validate
 from api.auth import require
 from api.deps import operation
 from api.presenters import task_list_body
-from api.schemas import MAX_INT, InstanceSchema, TaskSchema
+from api.schemas import MAX_INT, within_service_years, InstanceSchema, TaskSchema
 from engine import queries, sla, views
 from engine.access import Actor
 
@@ -16,7 +16,7 @@ bp = Blueprint("sla", __name__, description="Контроль строків")
 
 
 class AtArgs(Schema):
-    at = fields.AwareDateTime(metadata={"description": "момент, на який відповідати (ISO 8601 з поясом)"})
+    at = fields.AwareDateTime(validate=within_service_years, metadata={"description": "момент, на який відповідати (ISO 8601 з поясом)"})
 
 
 class StepsArgs(Schema):

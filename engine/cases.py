@@ -17,8 +17,9 @@ from engine.deadlines import case_dates
 from engine.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from engine.evaluator import engine_functions, evaluate
 from engine.forms import validate_form
+from engine.input_limits import check_moment
 from engine.models import Definition, Instance, Task, Timer
-from engine.numbering import next_number
+from engine.numbering import next_number, number_prefix
 from engine.roles import INTAKE_ROLES
 from engine.store import UnitOfWork
 
@@ -52,7 +53,7 @@ def start_case(
     compiled = definitions.compiled(definition)
     validate_form(compiled.forms.get("start", {}), data)
     now = ctx.now()
-    received = (received_at or now).astimezone(ctx.calendar.tz)
+    received = check_moment((received_at or now).astimezone(ctx.calendar.tz), "/received_at")
     if received > now:
         raise InvalidInput("Дата надходження не може бути в майбутньому", [FieldError("/received_at", "Дата в майбутньому")])
     props = definition.properties
@@ -64,7 +65,7 @@ def start_case(
         "legal_due": dates.legal_due.isoformat() if dates.legal_due else None,
     }
     workflow = runtime.start(compiled, {**data, **engine_vars}, ctx)
-    prefix = props.get("number_prefix") or process_key[:2].upper()
+    prefix = number_prefix(process_key, props)
     instance = Instance(
         number=next_number(uow, process_key, prefix, received.year), process_key=process_key,
         definition_id=definition.id, status=RUNNING, received_at=received, target_due=dates.target_due,

@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from engine.business_calendar import BusinessCalendar
 from engine.clock import CLOCK_SETTING, Clock, FixedClock, SystemClock, read_controlled_moment
 from engine.config import Settings
+from engine.input_limits import check_moment
 from engine.models import Setting
 from engine.store import UnitOfWork
 
@@ -44,7 +45,11 @@ def resolve_clock(uow: UnitOfWork, settings: Settings) -> Clock:
 
 
 def set_controlled_clock(uow: UnitOfWork, moment: datetime) -> None:
-    """Store the controlled clock's moment (the API and the worker read it from here)."""
+    """Store the controlled clock's moment (the API and the worker read it from here).
+
+    :raise InvalidInput: a moment outside 2000–2100, which would overflow every deadline.
+    """
+    check_moment(moment, "/now")
     row = uow.session.get(Setting, CLOCK_SETTING)
     if row is None:
         uow.session.add(Setting(key=CLOCK_SETTING, value=moment.isoformat()))

@@ -17,7 +17,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine import diagram, validation
+from engine import diagram, element_support, form_bounds, numbering, validation
 from engine.errors import FieldError, InvalidInput, NotFound
 from engine.models import Definition
 from engine.store import UnitOfWork
@@ -50,6 +50,8 @@ class Compiled:
     subprocess_specs: dict[str, Any]
     steps: list[dict[str, Any]]
     forms: dict[str, Any]
+    #: What the diagram sets that Marshrut does not honour (shown to the analyst, not refused).
+    warnings: list[FieldError] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -104,7 +106,12 @@ def compile_bundle(bundle: Bundle) -> Compiled:
         errors.append(FieldError(bundle.bpmn_name, "Файл має містити рівно один виконуваний процес (bpmn:process)"))
         raise InvalidInput("Діаграма не пройшла перевірку", errors)
     facts = diagram.read_facts(processes[0])
+    unsupported = element_support.unsupported_elements(processes[0])
+    errors += unsupported
     errors += validation.convention_errors(facts, bundle.forms) + validation.form_errors(facts.process_id, bundle.forms)
+    errors += form_bounds.bound_errors(facts.process_id, bundle.forms)
+    if unsupported:  # SpiffWorkflow would only add noise (or exhaust its stack on a huge flow)
+        raise InvalidInput("Діаграма не пройшла перевірку", errors)
     compiled = None
     try:
         compiled = _parse_with_spiff(root, bundle, facts)
@@ -112,6 +119,7 @@ def compile_bundle(bundle: Bundle) -> Compiled:
         errors += err.errors
     if errors or compiled is None:
         raise InvalidInput("Діаграма не пройшла перевірку", errors)
+    compiled.warnings.extend(element_support.ignored_camunda_settings(processes[0]))
     return compiled
 
 
@@ -211,6 +219,7 @@ def deploy(uow: UnitOfWork, bundle: Bundle, actor: str | None, now: datetime) ->
     current = latest(uow, result.key, required=False)
     if current is not None and current.checksum == checksum:
         return current, False
+    numbering.check_prefix_is_free(uow, result.key, result.facts.process_properties)
     row = Definition(
         key=result.key, version=(current.version + 1) if current else 1, name=result.facts.process_name,
         bpmn_xml=bundle.bpmn.decode("utf-8"), dmn_xml={k: v.decode("utf-8") for k, v in bundle.dmn.items()},

@@ -27,6 +27,11 @@ def parse_xml(data: bytes, label: str) -> etree._Element:
     """
     if len(data) > MAX_XML_BYTES:
         raise InvalidInput(f"Файл {label} завеликий", [FieldError(label, f"Файл більший за {MAX_XML_BYTES // 1048576} МБ")])
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"Файл {label} не в кодуванні UTF-8", [FieldError(
+            label, "Збережіть файл у кодуванні UTF-8 (UTF-16 та інші не приймаються)")]) from err
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise InvalidInput(
             f"Файл {label} містить DTD", [FieldError(label, "DTD і сутності (<!DOCTYPE>, <!ENTITY>) заборонені: видаліть їх")]
@@ -121,12 +126,22 @@ def _user_tasks_in_flow_order(process: etree._Element, outgoing: dict[str, list[
     seen: set[str] = set()
     finished: list[str] = []
 
-    def visit(node: str) -> None:
-        seen.add(node)
-        for target in outgoing.get(node, []):
-            if target not in seen:
-                visit(target)
-        finished.append(node)
+    def visit(start: str) -> None:
+        # Iterative depth-first walk (a flow thousands of nodes long must not exhaust the stack).
+        seen.add(start)
+        stack: list[tuple[str, int]] = [(start, 0)]
+        while stack:
+            node, index = stack[-1]
+            targets = outgoing.get(node, [])
+            if index < len(targets):
+                stack[-1] = (node, index + 1)
+                target = targets[index]
+                if target not in seen:
+                    seen.add(target)
+                    stack.append((target, 0))
+            else:
+                stack.pop()
+                finished.append(node)
 
     for start in process.xpath("./bpmn:startEvent", namespaces=NS):
         visit(start.get("id"))

@@ -6,6 +6,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from engine.errors import FieldError, InvalidInput
+from engine.input_limits import check_value
 
 FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
 
@@ -37,6 +38,7 @@ def validate_form(schema: dict[str, Any], data: Any) -> None:
     """:raise InvalidInput: with one error per violated field."""
     if not isinstance(data, dict):
         raise InvalidInput("Дані форми мають бути об'єктом JSON", [FieldError("/", "Очікується об'єкт")])
+    check_value(data)
     errors = form_errors(schema, data)
     if errors:
         raise InvalidInput("Дані форми не пройшли перевірку", errors)
