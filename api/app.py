@@ -73,8 +73,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_request_session)
     api = MarshrutApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    from api import admin, definitions, errors, health, input_guard, instances, me, notifications, reference, sla, tasks
+    from api import admin, definitions, errors, health, input_guard, instances, observability, me, notifications, reference, sla, tasks
 
+    observability.register(app)
     errors.register(app, api)
     input_guard.register(app)
     app.register_blueprint(docs_assets)

@@ -7,6 +7,7 @@ from typing import Any
 from flask import request, session
 
 from api.deps import request_session
+from api.observability import note_user
 from engine import users
 from engine.access import Actor
 from engine.errors import Forbidden, Unauthenticated
@@ -39,6 +40,7 @@ def require(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             actor = current_actor()
+            note_user(actor.login)
             if roles and not actor.has(*roles):
                 raise Forbidden(f"Потрібна одна з ролей: {', '.join(roles)}")
             return view(*args, actor=actor, **kwargs)

@@ -62,6 +62,32 @@ def db_upgrade() -> None:
     click.echo("Схему бази даних оновлено")
 
 
+@db.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and of the code."""
+    env = Env()
+    click.echo(f"база даних: {migrate.current(env.db.engine) or 'порожня'}; код: {migrate.head()}")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Exit 1 unless the database's schema is at the code's newest revision."""
+    env = Env()
+    current, head = migrate.current(env.db.engine), migrate.head()
+    if current != head:
+        click.echo(f"Схема застаріла: {current or 'порожня'}, потрібна {head} (marshrut db upgrade)", err=True)
+        sys.exit(1)
+    click.echo(f"Схема актуальна: {head}")
+
+
+@db.command("downgrade", context_settings={"ignore_unknown_options": True})
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Take the schema back to REVISION (e.g. -1 for one step)."""
+    migrate.downgrade(settings_from_env().database_url, revision)
+    click.echo(f"Схему повернуто до {revision}")
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
@@ -160,7 +186,15 @@ def worker_command(once: bool, interval: float) -> None:
         result = worker.run_pass(env.db, env.settings)
         click.echo(f"Таймерів спрацювало: {result.timers_fired} (справ: {result.cases})")
         return
-    worker.run_forever(env.db, env.settings, interval)
+    from api.observability import WORKER_PASS, WORKER_TIMERS, configure_logging
+
+    configure_logging()
+
+    def observe(seconds: float, timers_fired: int) -> None:
+        WORKER_PASS.observe(seconds)
+        WORKER_TIMERS.inc(timers_fired)
+
+    worker.run_forever(env.db, env.settings, interval, observe=observe)
 
 
 @main.command("demo")

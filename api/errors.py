@@ -2,7 +2,7 @@
 
 import logging
 
-from flask import Flask, Response, json
+from flask import Flask, Response, g, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -63,7 +63,9 @@ def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     log.exception("unexpected error", exc_info=error)
-    return problem(500, "Внутрішня помилка", "Сталася непередбачена помилка; її записано в журнал", "internal")
+    request_id = g.get("request_id", "")
+    return problem(500, "Внутрішня помилка",
+                   f"Сталася непередбачена помилка; її записано в журнал (номер запиту {request_id})", "internal")
 
 
 _TITLES = {

@@ -46,7 +46,7 @@ PUBLIC = frozenset({"health.get", "health.ready", "metrics.get"})
 
 #: Names a client author would choose; any endpoint not listed gets ``<view><Blueprint>``.
 OPERATION_IDS = {
-    "health.get": "getHealth", "me.get": "getMe",
+    "health.get": "getHealth", "health.ready": "getReadiness", "me.get": "getMe",
     "definitions.index": "listProcessDefinitions", "definitions.get": "getProcessDefinition",
     "definitions.xml": "getProcessDefinitionXml", "definitions.deploy": "deployProcessDefinition",
     "definitions.validate": "validateProcessDefinition",
@@ -148,7 +148,7 @@ def finalize(spec: dict[str, Any], app: Flask) -> dict[str, Any]:
             if endpoint in PUBLIC:
                 operation["security"] = []
             answers = operation.setdefault("responses", {})
-            if endpoint == "health.get":
+            if endpoint in ("health.get", "health.ready") and "503" not in answers:
                 answers["503"] = {"description": "База даних недоступна", "content": answers.get("200", {}).get("content", {})}
             for status in _error_statuses(path, method, operation, endpoint):
                 answers[str(status)] = {"$ref": f"#/components/responses/Problem{status}"}

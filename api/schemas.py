@@ -19,6 +19,12 @@ class HealthSchema(Schema):
     database = fields.String(required=True)
 
 
+class ReadySchema(Schema):
+    status = fields.String(required=True, metadata={"description": "ready / not_ready"})
+    database = fields.String(required=True)
+    migrations = fields.String(required=True, metadata={"description": "ревізія схеми або що не так"})
+
+
 class MeSchema(Schema):
     login = fields.String()
     name = fields.String()

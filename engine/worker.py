@@ -7,6 +7,7 @@ killed mid-pass leaves every unfired timer waiting for the next pass.
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dt_time
@@ -118,13 +119,20 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     return len(values)
 
 
-def run_forever(db: Database, settings: Settings, interval: float = 5.0) -> None:
-    """Run passes until interrupted; one failing case is logged and retried next pass."""
+def run_forever(db: Database, settings: Settings, interval: float = 5.0,
+                observe: Callable[[float, int], None] | None = None) -> None:
+    """Run passes until interrupted; one failing case is logged and retried next pass.
+
+    :param observe: told each pass's duration in seconds and the timers it fired (metrics).
+    """
     while True:
+        started = time.perf_counter()
         try:
             result = run_pass(db, settings)
             if result.timers_fired:
                 log.info("worker pass: %s timers fired in %s cases", result.timers_fired, result.cases)
+            if observe is not None:
+                observe(time.perf_counter() - started, result.timers_fired)
         except Exception:  # noqa: BLE001 - a worker must outlive one bad pass
             log.exception("worker pass failed")
         time.sleep(interval)

@@ -7,6 +7,13 @@ from engine.store import make_engine
 
 config = context.config
 target_metadata = Base.metadata
+if not config.get_main_option("sqlalchemy.url"):
+    # The stock `alembic` command (alembic.ini): the service's own database.
+    import os
+
+    from engine.config import Settings
+
+    config.set_main_option("sqlalchemy.url", (os.environ.get("MARSHRUT_DATABASE_URL") or Settings().database_url).replace("%", "%%"))
 
 
 def run_migrations_offline() -> None:

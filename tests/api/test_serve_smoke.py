@@ -121,3 +121,44 @@ def test_the_real_server_answers_health_auth_and_walks_the_first_steps_of_an_add
     malformed = server.call("programs_dept", "POST", f"/tasks/{task['id']}/complete", 400, data="{",
                             headers={"Content-Type": "application/json"})
     assert malformed.headers["Content-Type"].startswith("application/problem+json")
+
+
+def json_lines(log: Path) -> list[dict[str, Any]]:
+    """The server's log as JSON objects (every line it writes is one)."""
+    import json
+
+    lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
+    parsed = []
+    for line in lines:
+        if line.startswith("{"):
+            parsed.append(json.loads(line))
+    return parsed
+
+
+def test_a_request_can_be_followed_from_its_access_line_to_its_log_lines_and_is_counted(server):
+    server.call("admin", "PUT", "/admin/clock", 200, json={"now": "2026-02-02T10:00:00+02:00"})
+    started = server.call("programs_dept", "POST", "/process-instances", 201, headers={"X-Request-ID": "trace-7f3a"},
+                          json={"process_key": "address_aid", "data": APPLICATION})
+    assert started.headers["X-Request-ID"] == "trace-7f3a"
+    generated = server.call(None, "GET", "/health", 200).headers["X-Request-ID"]
+    assert len(generated) >= 16 and generated != "trace-7f3a"
+    assert server.call(None, "GET", "/health", 200, headers={"X-Request-ID": "bad id\twith spaces"}).headers[
+        "X-Request-ID"] != "bad id\twith spaces"
+
+    assert server.call(None, "GET", "/ready", 200).json()["status"] == "ready"
+    metrics = requests.get(f"{server.base}/metrics", timeout=10).text
+    assert 'marshrut_http_requests_total{endpoint="instances.new",method="POST",status="201"} 1.0' in metrics
+    assert 'marshrut_open_tasks{status="on_track"} 1.0' in metrics
+    assert "marshrut_timers_due" in metrics and "marshrut_email_outbox" in metrics
+
+    deadline = time.monotonic() + 10
+    while True:
+        traced = [line for line in json_lines(server.log) if line.get("request_id") == "trace-7f3a"]
+        if any(line["logger"] == "gunicorn.access" for line in traced) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)  # the access line is written after the answer
+    access = [line for line in traced if line["logger"] == "gunicorn.access"]
+    assert len(access) == 1 and access[0]["status"] == 201 and access[0]["path"] == "/api/v1/process-instances"
+    events = [line for line in traced if line["logger"] == "marshrut.audit"]
+    assert events and all(line["user"] == "programs_dept" and line["case"] == started.json()["id"] for line in events)
+    assert {"time", "level", "message"} <= set(access[0])
