@@ -13,5 +13,5 @@ def register(app: Flask) -> None:
     from ui import analyst, assets, auth, cases, dashboard, intake, pages, tasks  # noqa: F401
 
     app.register_blueprint(bp)
-    app.register_blueprint(assets.vendor)
+    assets.register(app)
     app.context_processor(auth.template_globals)

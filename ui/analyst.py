@@ -15,6 +15,7 @@ from engine.config import PROJECT_ROOT
 from engine.errors import NotFound
 from engine.models import Definition
 from engine.roles import ACTIONS, ROLES
+from ui.assets import content_version
 from ui import bp
 from ui.auth import login_required
 
@@ -140,7 +141,7 @@ def definition(key: str, actor: Actor):
 def modeler(key: str, actor: Actor):
     """Модельєр"""
     latest = _versions(key)[0]
-    bundle_version = int(MODELER_BUNDLE.stat().st_mtime) if MODELER_BUNDLE.is_file() else None
+    bundle_version = content_version(MODELER_BUNDLE) if MODELER_BUNDLE.is_file() else None
     return render_template(
         "modeler.html", row=latest, bundle_version=bundle_version,
         xml_url=url_for("definitions.xml", key=key, version=latest.version),
