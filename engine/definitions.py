@@ -105,6 +105,7 @@ def compile_bundle(bundle: Bundle) -> Compiled:
         raise InvalidInput("Діаграма не пройшла перевірку", errors)
     facts = diagram.read_facts(processes[0])
     errors += validation.convention_errors(facts, bundle.forms) + validation.form_errors(facts.process_id, bundle.forms)
+    errors += validation.expression_errors(root, facts, bundle.forms, bundle.dmn)
     compiled = None
     try:
         compiled = _parse_with_spiff(root, bundle, facts)
