@@ -51,6 +51,8 @@ BUILTIN_NAMES = frozenset({
     "max", "min", "range", "round", "set", "sorted", "str", "sum", "tuple", "zip",
     "True", "False", "None",
 })
+#: What a diagram may call by name; a method of an allowed value is the only other callee.
+CALLABLE_NAMES = (BUILTIN_NAMES | HELPER_NAMES) - {"True", "False", "None"}
 #: Names the engine puts into every case's data (engine/cases.py).
 ENGINE_VARIABLES = frozenset({"received_at", "received_date", "target_due", "legal_due"})
 
@@ -103,6 +105,11 @@ def _check_node(source: str, node: ast.AST) -> None:
             raise _refuse(source, "перетворення !r/!s/!a у f-рядку", node)
         if node.format_spec is not None and not _simple_format_spec(node.format_spec):
             raise _refuse(source, "такий формат у f-рядку (дозволено, напр., {x:.2f} або {x:,})", node)
+    if isinstance(node, ast.Call):
+        if isinstance(node.func, ast.Name) and node.func.id not in CALLABLE_NAMES:
+            raise _refuse(source, f"виклик «{node.func.id}» (дозволені функції: {', '.join(sorted(CALLABLE_NAMES))})", node)
+        if not isinstance(node.func, (ast.Name, ast.Attribute)):
+            raise _refuse(source, "виклик результату виразу (викликайте функцію або метод за назвою)", node)
     if isinstance(node, ast.comprehension) and node.is_async:
         raise _refuse(source, "async", node)
     if isinstance(node, ast.keyword) and (node.arg is None or node.arg.startswith("_")):

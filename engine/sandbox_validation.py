@@ -25,10 +25,9 @@ from lxml import etree
 from engine import diagram
 from engine.diagram import NS, DiagramFacts
 from engine.errors import FieldError, InvalidInput
-from engine.sandbox import BUILTIN_NAMES, ENGINE_VARIABLES, HELPER_NAMES, names_used, parse
+from engine.sandbox import BUILTIN_NAMES, CALLABLE_NAMES, ENGINE_VARIABLES, HELPER_NAMES, names_used, parse
 from engine.sandbox_guards import UnsafeExpression
 
-CALLABLE_NAMES = (BUILTIN_NAMES | HELPER_NAMES) - {"True", "False", "None"}
 CAMUNDA_LITERALS = {"true": "True", "false": "False", "null": "None"}
 DMN_INPUT = "dmninputexpr"  # what Spiff's DMN engine puts for ``?`` in a cell
 _FEEL_RANGE = re.compile(r"^\s*[\[\]\(]\s*[^\[\]]+?\s*\.\.\s*[^\[\]]+?\s*[\[\]\)]\s*$")
@@ -70,10 +69,6 @@ def _check(element_id: str, source: str, mode: str, known: set[str], label: str 
             errors.append(FieldError(element_id, f"{label}Невідоме ім'я «{name}» (рядок {line}) у виразі «{source[:200]}»: "
                                                  "це не дозволена функція, не поле форми процесу і не змінна, яку "
                                                  "задає рушій, скрипт чи таблиця рішень"))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id not in CALLABLE_NAMES:
-            errors.append(FieldError(element_id, f"{label}«{node.func.id}» не є дозволеною функцією "
-                                                 f"(дозволені: {', '.join(sorted(CALLABLE_NAMES))})"))
     return errors
 
 
