@@ -39,9 +39,10 @@ def expression_errors(root: etree._Element, facts: DiagramFacts, forms: dict[str
     """Every expression of the process and of its decision tables, checked; one error per problem."""
     tables = _referenced_decisions(root, _dmn_roots(dmn))
     known = _process_names(root, facts, forms) | _dmn_outputs(tables)
-    assigned_by = _script_assignments(facts)
+    expressions = _expressions(root, facts)
+    assigned_by = _script_assignments(facts, expressions)
     errors: list[FieldError] = []
-    for element_id, sources in facts.expressions.items():
+    for element_id, sources in expressions.items():
         mode = "exec" if facts.kinds.get(element_id) == "scriptTask" else "eval"
         others = set().union(*(names for owner, names in assigned_by.items() if owner != element_id))
         for source in sources:
@@ -101,9 +102,26 @@ def _form_fields(schema: Any) -> Iterable[str]:
             yield from _form_fields(part)
 
 
-def _script_assignments(facts: DiagramFacts) -> dict[str, set[str]]:
+def _expressions(root: etree._Element, facts: DiagramFacts) -> dict[str, list[str]]:
+    """Scripts, conditions and timer expressions, each under the flow element that holds it
+    (a timer's event, not its event definition nor the process around it)."""
+    found: dict[str, list[str]] = {}
+    tags = {f"{{{NS['bpmn']}}}{name}" for name in ("script", "conditionExpression", "timeDate", "timeDuration",
+                                                   "timeCycle")}
+    for process in diagram.executable_processes(root):
+        for node in process.iter(*tags):
+            owner = node.getparent()
+            if owner is not None and diagram.local_name(owner) == "timerEventDefinition":
+                owner = owner.getparent()
+            text = (node.text or "").strip()
+            if owner is not None and text:
+                found.setdefault(owner.get("id") or facts.process_id, []).append(text)
+    return found
+
+
+def _script_assignments(facts: DiagramFacts, expressions: dict[str, list[str]]) -> dict[str, set[str]]:
     assigned: dict[str, set[str]] = {}
-    for element_id, sources in facts.expressions.items():
+    for element_id, sources in expressions.items():
         if facts.kinds.get(element_id) != "scriptTask":
             continue
         for source in sources:

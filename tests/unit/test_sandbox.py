@@ -173,3 +173,10 @@ def test_each_evaluation_gets_its_own_budget(env):
 def test_numbers_up_to_the_limit_are_computed():
     assert evaluate("2 ** 14000 > 10 ** 4000", {}, {}) is True
     assert evaluate("len('ab' * 400000)", {}, {}) == 800000
+
+
+def test_the_deadline_comes_from_marshrut_script_timeout_ms():
+    from api.config import settings_from_env
+
+    assert settings_from_env({}).script_timeout_ms == 1000
+    assert settings_from_env({"MARSHRUT_SCRIPT_TIMEOUT_MS": "250"}).script_timeout_ms == 250
