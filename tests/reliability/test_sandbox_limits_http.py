@@ -91,5 +91,5 @@ def test_health_answers_within_two_seconds_while_a_script_runs_to_its_deadline(d
         worker.join()
     assert answered, "health was asked while the script ran"
     assert max(answered) < 2, answered
-    assert outcome["status"] != 200 and 1.2 < outcome["took"] < 4, outcome
+    assert outcome["status"] != 200 and 0.5 < outcome["took"] < 4, outcome  # stopped by its deadline or step count
 
