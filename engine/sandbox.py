@@ -80,7 +80,29 @@ def parse(source: str, mode: str = "exec") -> ast.AST:
         raise UnsafeExpression(f"Вираз «{source[:200]}» надто глибоко вкладений або некоректний") from err
     for node in ast.walk(tree):
         _check_node(source, node)
+    _check_functions_only_called(source, tree)
     return tree
+
+
+#: Types that may stand as values in ``isinstance(x, int)`` (and nowhere else as values).
+TYPE_NAMES = frozenset({"bool", "int", "float", "str", "list", "dict", "set", "tuple"})
+
+
+def _check_functions_only_called(source: str, tree: ast.AST) -> None:
+    """A function may be called, not passed around (``sorted(x, key=str)`` would call it where
+    no guard sees); the one exception is a type as ``isinstance``'s second argument."""
+    allowed: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            allowed.add(id(node.func))
+            if isinstance(node.func, ast.Name) and node.func.id == "isinstance" and len(node.args) == 2:
+                second = node.args[1]
+                for part in (second.elts if isinstance(second, ast.Tuple) else [second]):
+                    if isinstance(part, ast.Name) and part.id in TYPE_NAMES:
+                        allowed.add(id(part))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in CALLABLE_NAMES and id(node) not in allowed:
+            raise _refuse(source, f"передавати функцію «{node.id}» як значення (її можна лише викликати)", node)
 
 
 def _check_node(source: str, node: ast.AST) -> None:
@@ -215,6 +237,12 @@ class _Guarding(ast.NodeTransformer):
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
         self.generic_visit(node)
         node.iter = self._guard("iterate", [node.iter], node.iter)
+        return node
+
+    def visit_Compare(self, node: ast.Compare) -> ast.AST:
+        self.generic_visit(node)
+        node.left = self._guard("compared", [node.left], node.left)
+        node.comparators = [self._guard("compared", [c], c) for c in node.comparators]
         return node
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:

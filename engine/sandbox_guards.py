@@ -176,11 +176,15 @@ def measure(value: Any) -> None:
             stack.extend(item.values())
         elif isinstance(item, _CONTAINERS):
             remaining -= len(item)
-            stack.extend(item)
+            if remaining < 0:
+                break
+            stack.extend(i for i in item if type(i) not in _SCALARS or type(i) is str)
         else:
             remaining -= 24
         if remaining < 0:
-            raise _exceeded(f"текст довший за {LIMITS.max_items} символів")
+            break
+    if remaining < 0:
+        raise _exceeded(f"значення більше за {LIMITS.max_items} елементів і символів (з урахуванням вкладених)")
 
 
 def guard_formatted(value: Any) -> Any:
@@ -188,9 +192,20 @@ def guard_formatted(value: Any) -> Any:
     return value
 
 
+def guard_compared(value: Any) -> Any:
+    """An operand of ``==``, ``<``, ``in``…: comparing nested lists costs their whole size."""
+    if isinstance(value, _CONTAINERS):
+        measure(value)
+        if time.monotonic() > _budget.deadline:
+            raise _exceeded(f"час виконання понад {LIMITS.timeout_ms} мс")
+    return value
+
+
 #: Calls whose result may be as large as their arguments' text, or as large as asked.
 _TEXT_BUILDERS = frozenset({str})
 _COPIERS = frozenset({list, tuple, set, dict, sorted, frozenset})
+#: Calls that compare, hash or walk their argument's items (nested lists cost their whole size).
+_WALKERS = frozenset({sorted, min, max, set, frozenset, dict, sum, any, all})
 
 
 def guard_call(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -204,7 +219,11 @@ def guard_call(function: Any, *args: Any, **kwargs: Any) -> Any:
             raise _exceeded(f"range довший за {LIMITS.max_items} елементів")
     elif function in _TEXT_BUILDERS and args:
         measure(args[0])
-    elif function in _COPIERS and args and hasattr(args[0], "__len__"):
+    elif function is sum and len(args) > 1 and not isinstance(args[1], (int, float)):
+        raise _exceeded("sum() лише для чисел (початкове значення має бути числом)")
+    if function in _WALKERS and args:
+        guard_compared(args[0])
+    if function in _COPIERS and args and hasattr(args[0], "__len__"):
         _charge(len(args[0]))
     return function(*args, **kwargs)
 
@@ -274,6 +293,7 @@ def guard_attr(value: Any, name: str) -> Any:
 GUARDS: dict[str, Callable[..., Any]] = {
     "pow": guard_pow, "mul": guard_mul, "lshift": guard_lshift, "add": guard_add, "mod": guard_mod,
     "sized": guard_sized, "iterate": guard_iterate, "formatted": guard_formatted, "call": guard_call,
+    "compared": guard_compared,
     "attr": guard_attr,
 }
 #: The names the rewritten code calls the guards by (a leading ``_``: no diagram can name them).

@@ -58,6 +58,8 @@ ESCAPES = {
     "double-star unpacking": "x = dict(**{'a': 1})",
     "bytes": "x = b'abc'",
     "attribute assignment": "x = [1]\nx.y = 2",
+    "a function passed as a value": "x = sorted(['b', 'a'], key=str)",
+    "a builtin kept in a variable": "f = len\nx = f([1])",
 }
 
 
@@ -114,6 +116,12 @@ LIMIT_BREAKERS = {
     "memory in a loop": "keep = []\nfor i in range(100000):\n    keep.append([0] * 100000)",
     "f-string of a huge list": "x = [0] * 1000000\ny = f'{[x, x]}'",
     "pow of a big base": "x = (2**14000) ** 2",
+    "comparing nested copies": ("a = [0] * 1000\nb = [0] * 1000\nA = []\nB = []\nfor i in range(1000):\n"
+                                "    A.append(a)\n    B.append(b)\nTA = []\nTB = []\nfor i in range(1000):\n"
+                                "    TA.append(A)\n    TB.append(B)\nx = TA == TB"),
+    "sorting nested copies": ("a = [0] * 1000\nA = []\nfor i in range(1000):\n    A.append(a)\n"
+                              "T = []\nfor i in range(100):\n    T.append(A)\nx = sorted(T)"),
+    "sum of lists": "a = [[0] * 1000]\nL = []\nfor i in range(1000):\n    L.append(a)\nx = sum(L, [])",
 }
 
 
