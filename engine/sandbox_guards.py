@@ -94,6 +94,7 @@ def _charge(items: int) -> None:
 _SEQUENCES = (str, list, tuple)
 _CONTAINERS = (list, tuple, dict, set, frozenset)
 _SCALARS = frozenset({int, float, bool, str, type(None), date, datetime, timedelta})
+_FLAT = _SCALARS - {str}
 
 
 def _int_bits(value: int) -> None:
@@ -159,36 +160,35 @@ def guard_iterate(iterable: Any) -> Iterator[Any]:
         yield item
 
 
-def measure(value: Any) -> None:
-    """Refuse ``value`` when turning it into text would exceed the size limit (shared lists
-    count each time they appear, as their text would)."""
-    if type(value) in _SCALARS and not isinstance(value, str):
-        return
+def measure(value: Any) -> int:
+    """``value``'s size in items and characters (shared lists count each time they appear, as
+    their text would); refused beyond the size limit."""
+    if type(value) in _FLAT:
+        return 1
     remaining = LIMITS.max_items
     stack = [value]
-    while stack:
+    while stack and remaining >= 0:
         item = stack.pop()
         if isinstance(item, str):
             remaining -= len(item)
-        elif isinstance(item, dict):
-            remaining -= len(item)
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, _CONTAINERS):
-            remaining -= len(item)
-            if remaining < 0:
-                break
-            stack.extend(i for i in item if type(i) not in _SCALARS or type(i) is str)
-        else:
+            continue
+        if not isinstance(item, _CONTAINERS):
             remaining -= 24
-        if remaining < 0:
-            break
+            continue
+        remaining -= len(item)
+        for part in ((item.keys(), item.values()) if isinstance(item, dict) else (item,)):
+            types = set(map(type, part))  # at C speed: most lists hold numbers or texts only
+            if str in types:
+                remaining -= sum(len(i) for i in part if type(i) is str)
+            if not types.issubset(_SCALARS):
+                stack.extend(i for i in part if type(i) not in _SCALARS)
     if remaining < 0:
         raise _exceeded(f"значення більше за {LIMITS.max_items} елементів і символів (з урахуванням вкладених)")
+    return LIMITS.max_items - remaining
 
 
 def guard_formatted(value: Any) -> Any:
-    measure(value)
+    _charge(measure(value))
     return value
 
 
@@ -218,7 +218,9 @@ def guard_call(function: Any, *args: Any, **kwargs: Any) -> Any:
         if size > LIMITS.max_items:
             raise _exceeded(f"range довший за {LIMITS.max_items} елементів")
     elif function in _TEXT_BUILDERS and args:
-        measure(args[0])
+        _charge(measure(args[0]))
+    elif function is round and len(args) > 1 and isinstance(args[1], int) and abs(args[1]) > 400:
+        raise _exceeded("round() з точністю понад 400 знаків")
     elif function is sum and len(args) > 1 and not isinstance(args[1], (int, float)):
         raise _exceeded("sum() лише для чисел (початкове значення має бути числом)")
     if function in _WALKERS and args:
@@ -287,7 +289,14 @@ def guard_attr(value: Any, name: str) -> Any:
     if allowed is None or name not in allowed:
         raise UnsafeExpression(f"Атрибут «{name}» недоступний для значення типу {type(value).__name__}")
     wrapper = _WRAPPED.get((type(value), name))
-    return wrapper(value) if wrapper else getattr(value, name)
+    if wrapper is not None:
+        return wrapper(value)
+    if type(value) is str or (type(value) is set and name in _SET_BUILDERS):
+        _charge(len(value))  # a new text (or set) about the size of this one
+    return getattr(value, name)
+
+
+_SET_BUILDERS = frozenset({"union", "intersection", "difference"})
 
 
 GUARDS: dict[str, Callable[..., Any]] = {

@@ -31,6 +31,9 @@ from engine.sandbox_guards import UnsafeExpression
 CAMUNDA_LITERALS = {"true": "True", "false": "False", "null": "None"}
 DMN_INPUT = "dmninputexpr"  # what Spiff's DMN engine puts for ``?`` in a cell
 _FEEL_RANGE = re.compile(r"^\s*[\[\]\(]\s*[^\[\]]+?\s*\.\.\s*[^\[\]]+?\s*[\[\]\)]\s*$")
+#: Where an expression sits inside the element it belongs to.
+_DEFINITIONS = {"timerEventDefinition", "conditionalEventDefinition", "multiInstanceLoopCharacteristics",
+                "standardLoopCharacteristics"}
 _QUESTION_OUTSIDE_QUOTES = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
 
 
@@ -107,11 +110,11 @@ def _expressions(root: etree._Element, facts: DiagramFacts) -> dict[str, list[st
     (a timer's event, not its event definition nor the process around it)."""
     found: dict[str, list[str]] = {}
     tags = {f"{{{NS['bpmn']}}}{name}" for name in ("script", "conditionExpression", "timeDate", "timeDuration",
-                                                   "timeCycle")}
+                                                   "timeCycle", "loopCardinality", "completionCondition", "condition")}
     for process in diagram.executable_processes(root):
         for node in process.iter(*tags):
             owner = node.getparent()
-            if owner is not None and diagram.local_name(owner) == "timerEventDefinition":
+            if owner is not None and diagram.local_name(owner) in _DEFINITIONS:
                 owner = owner.getparent()
             text = (node.text or "").strip()
             if owner is not None and text:

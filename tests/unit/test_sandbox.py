@@ -121,6 +121,9 @@ LIMIT_BREAKERS = {
                                 "    TA.append(A)\n    TB.append(B)\nx = TA == TB"),
     "sorting nested copies": ("a = [0] * 1000\nA = []\nfor i in range(1000):\n    A.append(a)\n"
                               "T = []\nfor i in range(100):\n    T.append(A)\nx = sorted(T)"),
+    "round to a huge precision": "x = round(5, -10**8)",
+    "splitting in a loop": "s = 'a ' * 500000\nkeep = []\nfor i in range(1000):\n    keep.append(s.split())",
+    "texts of a list in a loop": "L = [12345] * 100000\nkeep = []\nfor i in range(1000):\n    keep.append(str(L))",
     "sum of lists": "a = [[0] * 1000]\nL = []\nfor i in range(1000):\n    L.append(a)\nx = sum(L, [])",
 }
 
