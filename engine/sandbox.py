@@ -16,7 +16,7 @@ import ast
 from functools import lru_cache
 from typing import Any
 
-from engine.sandbox_guards import ALLOWED_ATTRIBUTE_NAMES, GUARD_NAMES, UnsafeExpression
+from engine.sandbox_guards import ALLOWED_ATTRIBUTE_NAMES, DATA_ATTRIBUTES, GUARD_NAMES, UnsafeExpression
 
 #: Longest source text a diagram may carry in one script or expression.
 MAX_SOURCE_CHARS = 20_000
@@ -103,6 +103,8 @@ def _check_functions_only_called(source: str, tree: ast.AST) -> None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id in CALLABLE_NAMES and id(node) not in allowed:
             raise _refuse(source, f"передавати функцію «{node.id}» як значення (її можна лише викликати)", node)
+        if isinstance(node, ast.Attribute) and node.attr not in DATA_ATTRIBUTES and id(node) not in allowed:
+            raise _refuse(source, f"передавати метод «{node.attr}» як значення (його можна лише викликати)", node)
 
 
 def _check_node(source: str, node: ast.AST) -> None:
@@ -193,7 +195,7 @@ def _loads(node: ast.AST) -> list[tuple[str, int]]:
 class _Guarding(ast.NodeTransformer):
     """Rewrites checked code so that every risky operation goes through a guard."""
 
-    BINARY = {ast.Pow: "pow", ast.Mult: "mul", ast.LShift: "lshift", ast.Add: "add", ast.Mod: "mod"}
+    BINARY = {ast.Pow: "pow", ast.Mult: "mul", ast.LShift: "lshift", ast.Add: "add", ast.Sub: "sub", ast.Mod: "mod"}
 
     def _guard(self, name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
         call = ast.Call(func=ast.Name(id=GUARD_NAMES[name], ctx=ast.Load()), args=args, keywords=[])
@@ -242,7 +244,10 @@ class _Guarding(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> ast.AST:
         self.generic_visit(node)
         node.left = self._guard("compared", [node.left], node.left)
-        node.comparators = [self._guard("compared", [c], c) for c in node.comparators]
+        node.comparators = [
+            self._guard("compared", [c, ast.Constant(isinstance(op, (ast.In, ast.NotIn)))], c)
+            for op, c in zip(node.ops, node.comparators)
+        ]
         return node
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:

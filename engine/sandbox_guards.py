@@ -139,7 +139,17 @@ def guard_lshift(left: Any, right: Any) -> Any:
 def guard_add(left: Any, right: Any) -> Any:
     if isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
         _charge(len(left) + len(right))
-    return left + right
+    result = left + right
+    if type(result) is int:
+        _int_bits(result)  # one bit per addition, but a loop of them would pass any bound
+    return result
+
+
+def guard_sub(left: Any, right: Any) -> Any:
+    result = left - right
+    if type(result) is int:
+        _int_bits(result)
+    return result
 
 
 def guard_mod(left: Any, right: Any) -> Any:
@@ -192,8 +202,11 @@ def guard_formatted(value: Any) -> Any:
     return value
 
 
-def guard_compared(value: Any) -> Any:
-    """An operand of ``==``, ``<``, ``in``…: comparing nested lists costs their whole size."""
+def guard_compared(value: Any, membership: bool = False) -> Any:
+    """An operand of ``==``, ``<``, ``in``…: comparing nested lists costs their whole size
+    (``x in some_dict`` hashes ``x`` alone: the dict or set is not measured)."""
+    if membership and isinstance(value, (dict, set, frozenset)):
+        return value
     if isinstance(value, _CONTAINERS):
         measure(value)
         if time.monotonic() > _budget.deadline:
@@ -219,9 +232,11 @@ def guard_call(function: Any, *args: Any, **kwargs: Any) -> Any:
             raise _exceeded(f"range довший за {LIMITS.max_items} елементів")
     elif function in _TEXT_BUILDERS and args:
         _charge(measure(args[0]))
-    elif function is round and len(args) > 1 and isinstance(args[1], int) and abs(args[1]) > 400:
-        raise _exceeded("round() з точністю понад 400 знаків")
-    elif function is sum and len(args) > 1 and not isinstance(args[1], (int, float)):
+    elif function is round:
+        digits = args[1] if len(args) > 1 else kwargs.get("ndigits")
+        if isinstance(digits, int) and abs(digits) > 400:
+            raise _exceeded("round() з точністю понад 400 знаків")
+    elif function is sum and not isinstance(args[1] if len(args) > 1 else kwargs.get("start", 0), (int, float)):
         raise _exceeded("sum() лише для чисел (початкове значення має бути числом)")
     if function in _WALKERS and args:
         guard_compared(args[0])
@@ -282,6 +297,8 @@ ALLOWED_ATTRIBUTES: dict[type, frozenset[str]] = {
     float: frozenset({"is_integer"}),
 }
 ALLOWED_ATTRIBUTE_NAMES = frozenset().union(*ALLOWED_ATTRIBUTES.values())
+#: Allowed attributes that are values, not methods (``day.year``); every other one may only be called.
+DATA_ATTRIBUTES = frozenset({"year", "month", "day", "hour", "minute", "second", "days", "seconds"})
 
 
 def guard_attr(value: Any, name: str) -> Any:
@@ -302,7 +319,7 @@ _SET_BUILDERS = frozenset({"union", "intersection", "difference"})
 GUARDS: dict[str, Callable[..., Any]] = {
     "pow": guard_pow, "mul": guard_mul, "lshift": guard_lshift, "add": guard_add, "mod": guard_mod,
     "sized": guard_sized, "iterate": guard_iterate, "formatted": guard_formatted, "call": guard_call,
-    "compared": guard_compared,
+    "compared": guard_compared, "sub": guard_sub,
     "attr": guard_attr,
 }
 #: The names the rewritten code calls the guards by (a leading ``_``: no diagram can name them).

@@ -60,6 +60,7 @@ ESCAPES = {
     "attribute assignment": "x = [1]\nx.y = 2",
     "a function passed as a value": "x = sorted(['b', 'a'], key=str)",
     "a builtin kept in a variable": "f = len\nx = f([1])",
+    "a method passed as a value": "s = 'ab'\nx = sorted(['a', 'b'], key=s.count)",
 }
 
 
@@ -95,6 +96,7 @@ def test_allowed_methods_work(env):
     context = {"items": [1, 2, 3]}
     env.execute("total = 0\nfor i in items:\n    if i > 1:\n        total += i\nnames = [str(i) for i in items]", context)
     assert context["total"] == 5 and context["names"] == ["1", "2", "3"]
+    assert env.evaluate("'a' in d and 3 in s and [1] in ls and 5 - 7 == -2", {"d": {"a": 1}, "s": {3}, "ls": [[1]]}) is True
 
 
 # --- limits ------------------------------------------------------------------------------------
@@ -124,6 +126,10 @@ LIMIT_BREAKERS = {
     "round to a huge precision": "x = round(5, -10**8)",
     "splitting in a loop": "s = 'a ' * 500000\nkeep = []\nfor i in range(1000):\n    keep.append(s.split())",
     "texts of a list in a loop": "L = [12345] * 100000\nkeep = []\nfor i in range(1000):\n    keep.append(str(L))",
+    "round with a keyword": "x = round(5, ndigits=-10**8)",
+    "sum with a keyword start": "a = [[0] * 1000]\nL = []\nfor i in range(1000):\n    L.append(a)\nx = sum(L, start=[])",
+    "a number doubled by additions": "x = 1\nfor i in range(100000):\n    x = x + x",
+    "a number doubled by subtractions": "x = 1\nfor i in range(100000):\n    x = x - -x",
     "sum of lists": "a = [[0] * 1000]\nL = []\nfor i in range(1000):\n    L.append(a)\nx = sum(L, [])",
 }
 
