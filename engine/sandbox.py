@@ -221,8 +221,32 @@ class _Guarding(ast.NodeTransformer):
 
     def visit_Subscript(self, node: ast.Subscript) -> ast.AST:
         self.generic_visit(node)
-        if isinstance(node.slice, ast.Slice) and isinstance(node.ctx, ast.Load):
-            return self._guard("sized", [node], node)
+        if isinstance(node.slice, ast.Slice):
+            return self._guard("sized", [node], node) if isinstance(node.ctx, ast.Load) else node
+        node.slice = self._hashed(node.slice)  # a dict key is hashed: a nested tuple costs its whole size
+        return node
+
+    def _hashed(self, node: ast.expr) -> ast.expr:
+        return self._guard("compared", [node], node)
+
+    def visit_Dict(self, node: ast.Dict) -> ast.AST:
+        self.generic_visit(node)
+        node.keys = [self._hashed(key) for key in node.keys]
+        return node
+
+    def visit_Set(self, node: ast.Set) -> ast.AST:
+        self.generic_visit(node)
+        node.elts = [self._hashed(element) for element in node.elts]
+        return node
+
+    def visit_DictComp(self, node: ast.DictComp) -> ast.AST:
+        self.generic_visit(node)
+        node.key = self._hashed(node.key)
+        return node
+
+    def visit_SetComp(self, node: ast.SetComp) -> ast.AST:
+        self.generic_visit(node)
+        node.elt = self._hashed(node.elt)
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:

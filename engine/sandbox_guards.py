@@ -171,30 +171,47 @@ def guard_iterate(iterable: Any) -> Iterator[Any]:
 
 
 def measure(value: Any) -> int:
-    """``value``'s size in items and characters (shared lists count each time they appear, as
-    their text would); refused beyond the size limit."""
+    """``value``'s logical size in items and characters — what its text, a comparison or a hash
+    walks: a list shared N times counts N times — refused beyond the size limit.
+
+    Computed once per distinct object (post-order, memoised by id), so a tuple doubled forty
+    times costs forty steps to measure, not 2**40.
+    """
     if type(value) in _FLAT:
         return 1
-    remaining = LIMITS.max_items
-    stack = [value]
-    while stack and remaining >= 0:
-        item = stack.pop()
-        if isinstance(item, str):
-            remaining -= len(item)
-            continue
-        if not isinstance(item, _CONTAINERS):
-            remaining -= 24
-            continue
-        remaining -= len(item)
-        for part in ((item.keys(), item.values()) if isinstance(item, dict) else (item,)):
-            types = set(map(type, part))  # at C speed: most lists hold numbers or texts only
-            if str in types:
-                remaining -= sum(len(i) for i in part if type(i) is str)
-            if not types.issubset(_SCALARS):
-                stack.extend(i for i in part if type(i) not in _SCALARS)
-    if remaining < 0:
-        raise _exceeded(f"значення більше за {LIMITS.max_items} елементів і символів (з урахуванням вкладених)")
-    return LIMITS.max_items - remaining
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, _CONTAINERS):
+        return 1
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        item, children_done = stack.pop()
+        key = id(item)
+        if children_done:
+            on_path.discard(key)
+            total = len(item)
+            for part in _parts(item):
+                types = set(map(type, part))  # at C speed: most lists hold numbers or texts only
+                if str in types:
+                    total += sum(len(i) for i in part if type(i) is str)
+                if not types.issubset(_SCALARS):
+                    total += sum(sizes.get(id(i), 1) for i in part if type(i) not in _SCALARS)
+            if total > LIMITS.max_items:
+                raise _exceeded(f"значення більше за {LIMITS.max_items} елементів і символів (з урахуванням вкладених)")
+            sizes[key] = total
+        elif key not in sizes and key not in on_path:  # a cycle counts once
+            on_path.add(key)
+            stack.append((item, True))
+            for part in _parts(item):
+                if not set(map(type, part)).issubset(_SCALARS):
+                    stack.extend((i, False) for i in part if isinstance(i, _CONTAINERS))
+    return sizes[id(value)]
+
+
+def _parts(item: Any) -> tuple[Iterable[Any], ...]:
+    return (item.keys(), item.values()) if isinstance(item, dict) else (item,)
 
 
 def guard_formatted(value: Any) -> Any:
@@ -217,8 +234,8 @@ def guard_compared(value: Any, membership: bool = False) -> Any:
 #: Calls whose result may be as large as their arguments' text, or as large as asked.
 _TEXT_BUILDERS = frozenset({str})
 _COPIERS = frozenset({list, tuple, set, dict, sorted, frozenset})
-#: Calls that compare, hash or walk their argument's items (nested lists cost their whole size).
-_WALKERS = frozenset({sorted, min, max, set, frozenset, dict, sum, any, all})
+#: Calls that neither compare nor hash their arguments' items (the others: nested ones are measured).
+_CHEAP = frozenset({len, isinstance, bool, enumerate, zip, list, tuple, range, abs, int, float})
 
 
 def guard_call(function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -238,8 +255,10 @@ def guard_call(function: Any, *args: Any, **kwargs: Any) -> Any:
             raise _exceeded("round() з точністю понад 400 знаків")
     elif function is sum and not isinstance(args[1] if len(args) > 1 else kwargs.get("start", 0), (int, float)):
         raise _exceeded("sum() лише для чисел (початкове значення має бути числом)")
-    if function in _WALKERS and args:
-        guard_compared(args[0])
+    if function not in _CHEAP:
+        for argument in (*args, *kwargs.values()):
+            if isinstance(argument, _CONTAINERS):
+                guard_compared(argument)  # hashed, compared or walked by the callee
     if function in _COPIERS and args and hasattr(args[0], "__len__"):
         _charge(len(args[0]))
     return function(*args, **kwargs)

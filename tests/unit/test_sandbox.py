@@ -130,6 +130,11 @@ LIMIT_BREAKERS = {
     "sum with a keyword start": "a = [[0] * 1000]\nL = []\nfor i in range(1000):\n    L.append(a)\nx = sum(L, start=[])",
     "a number doubled by additions": "x = 1\nfor i in range(100000):\n    x = x + x",
     "a number doubled by subtractions": "x = 1\nfor i in range(100000):\n    x = x - -x",
+    "hashing a doubled tuple": "t = (0,)\nfor i in range(40):\n    t = (t, t)\nd = {t: 1}",
+    "a doubled tuple as a key": "t = (0,)\nfor i in range(40):\n    t = (t, t)\nd = {}\nd[t] = 1",
+    "a doubled tuple in a set": "t = (0,)\nfor i in range(40):\n    t = (t, t)\ns = set()\ns.add(t)",
+    "a doubled list compared": "t = [0]\nfor i in range(40):\n    t = [t, t]\nu = [0]\nfor i in range(40):\n    u = [u, u]\nx = t == u",
+    "max of doubled lists": "t = [0]\nfor i in range(40):\n    t = [t, t]\nu = [0]\nfor i in range(40):\n    u = [u, u]\nx = max(*[t, u])",
     "sum of lists": "a = [[0] * 1000]\nL = []\nfor i in range(1000):\n    L.append(a)\nx = sum(L, [])",
 }
 
