@@ -6,6 +6,7 @@ escape hatches), and only the builtins below. There is deliberately no switch to
 off.
 """
 
+import ast
 import builtins
 from datetime import date, datetime
 from typing import Any, Callable
@@ -108,5 +109,5 @@ class ScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         # Spiff's DMN engine probes entries such as ``>= 5`` by catching SyntaxError.
-        compile(expression, "<dmn>", "eval", dont_inherit=True, flags=0x400)  # ast.PyCF_ONLY_AST
+        compile(expression, "<dmn>", "eval", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
         check_source(expression, mode="eval")

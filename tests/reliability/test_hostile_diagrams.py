@@ -11,6 +11,7 @@ import pytest
 from engine.models import Definition
 from tests.api.conftest import count_rows
 from tests.conftest import ROOT
+from tests.integration.test_sandbox_validation import with_decision
 from tests.integration.test_validation import with_gateway, with_timer
 from tests.unit.test_sandbox import ESCAPES
 
@@ -117,11 +118,12 @@ def test_the_shipped_diagram_itself_still_deploys(analyst, db):
 MINI_FORM_FILES = {p.name: p.read_bytes() for p in (ROOT / "tests" / "data" / "minimal" / "forms" / "mini").glob("*.json")}
 
 
-def deploy_mini(caller: Any, bpmn: bytes, path: str = "/process-definitions") -> Any:
+def deploy_mini(caller: Any, bpmn: bytes, path: str = "/process-definitions", extras: dict[str, bytes] | None = None) -> Any:
     """``bpmn`` deployed through the API with the minimal diagram's forms (multipart), so that only
     the sandbox can refuse it."""
+    files = {**MINI_FORM_FILES, **(extras or {})}
     data = {"file": (io.BytesIO(bpmn), "mini.bpmn"),
-            "files": [(io.BytesIO(content), name) for name, content in MINI_FORM_FILES.items()]}
+            "files": [(io.BytesIO(content), name) for name, content in files.items()]}
     return caller.client.post(f"/api/v1{path}", data=data, content_type="multipart/form-data", headers=caller.headers())
 
 
@@ -154,3 +156,21 @@ def test_a_sandbox_escape_in_a_condition_or_a_timer_is_refused_at_deploy_with_th
     response = deploy_mini(analyst, make().encode())
     assert response.status_code == 422, response.get_data(as_text=True)[:500]
     assert [e["path"] for e in response.json["errors"]] == [element_id], response.json["errors"]
+
+
+@pytest.mark.parametrize(("cell", "hint"), [("true", "пишіть True"), ("[1..5]", "діапазон FEEL"),
+                                            ("().__class__", "заборонено"), ("x.format(1)", "format")])
+def test_a_camunda_style_or_unsafe_decision_cell_is_refused_at_deploy_with_the_cell_id(analyst, db, cell, hint):
+    before = count_rows(db, Definition)
+    text, dmn = with_decision([escape(cell)])
+    response = deploy_mini(analyst, text.encode(), extras={"mini.dmn": dmn})
+    assert response.status_code == 422, response.get_data(as_text=True)[:500]
+    assert [e["path"] for e in response.json["errors"]] == ["cell_1"], response.json["errors"]
+    assert hint in response.json["errors"][0]["message"]
+    assert count_rows(db, Definition) == before
+
+
+def test_a_decision_written_in_python_deploys_through_the_api(analyst):
+    text, dmn = with_decision(['&gt;= "2026-01-01"', "-"])
+    response = deploy_mini(analyst, text.encode(), extras={"mini.dmn": dmn})
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
