@@ -295,5 +295,8 @@ def compiled(source: str, mode: str) -> Any:
     :raise UnsafeExpression: as :func:`parse` (not cached: asked again, refused again).
     """
     tree = parse(source, mode=mode)
-    guarded = ast.fix_missing_locations(_Guarding().visit(tree))
-    return compile(guarded, "<expression>" if mode == "eval" else "<script>", mode)
+    try:
+        guarded = ast.fix_missing_locations(_Guarding().visit(tree))
+        return compile(guarded, "<expression>" if mode == "eval" else "<script>", mode)
+    except (RecursionError, MemoryError) as err:
+        raise UnsafeExpression(f"Вираз «{source[:200]}» надто глибоко вкладений") from err

@@ -202,3 +202,12 @@ def test_the_deadline_comes_from_marshrut_script_timeout_ms():
 
     assert settings_from_env({}).script_timeout_ms == 1000
     assert settings_from_env({"MARSHRUT_SCRIPT_TIMEOUT_MS": "250"}).script_timeout_ms == 250
+
+
+@pytest.mark.parametrize("source", ["x = " + "-" * 5000 + "1", "x = y" + " + y" * 6000, "x = " + "not " * 3000 + "y",
+                                    "x = '" + "a" * 30000 + "'"])
+def test_deeply_nested_or_huge_sources_are_refused_not_crashed(env, source):
+    with pytest.raises(UnsafeExpression):
+        check_source(source)
+    with pytest.raises(UnsafeExpression):
+        env.execute(source, {"y": 1})
