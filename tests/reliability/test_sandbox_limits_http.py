@@ -44,9 +44,10 @@ def run_script_step(http: Any, script: str) -> tuple[Any, float, int]:
 ], ids=["__import__", "match class pattern", "subclasses walk", "format walk"])
 def test_an_escape_that_reaches_run_time_does_not_run(http, unchecked, tmp_path, script):
     marker = tmp_path / "pwned"
-    response, _, case_id = run_script_step(http, script.format(marker=marker))
-    assert response.status_code != 200
-    assert "x" not in (http.as_("manager").instance(case_id).get("data") or {})
+    _, _, case_id = run_script_step(http, script.format(marker=marker))
+    case = http.as_("manager").instance(case_id)
+    # the step failed (today an error answer; with incidents, an incident): nothing of the script happened
+    assert case["status"] == "running" and "x" not in (case.get("data") or {})
     assert not marker.exists()
 
 
@@ -54,10 +55,10 @@ def test_an_escape_that_reaches_run_time_does_not_run(http, unchecked, tmp_path,
                                     "for i in range(10**6):\n    for j in range(10**6):\n        pass"])
 def test_a_limit_breaker_fails_its_step_within_two_seconds(http, script):
     """The limits are not checked at deploy (the diagram is valid); the step fails when it runs."""
-    response, took, case_id = run_script_step(http, script)
+    _, took, case_id = run_script_step(http, script)
     assert took < 2, took
-    assert response.status_code != 200
-    assert http.as_("manager").instance(case_id)["status"] == "running"
+    case = http.as_("manager").instance(case_id)
+    assert case["status"] == "running" and "x" not in (case.get("data") or {})
 
 
 def test_health_answers_within_two_seconds_while_a_script_runs_to_its_deadline(db, settings, actors, tmp_path, monkeypatch):
@@ -91,5 +92,5 @@ def test_health_answers_within_two_seconds_while_a_script_runs_to_its_deadline(d
         worker.join()
     assert answered, "health was asked while the script ran"
     assert max(answered) < 2, answered
-    assert outcome["status"] != 200 and 0.5 < outcome["took"] < 4, outcome  # stopped by its deadline or step count
+    assert 0.5 < outcome["took"] < 4, outcome  # stopped by its deadline or step count
 
