@@ -124,7 +124,7 @@ def _repeat(sequence: Any, times: int) -> None:
     size = len(sequence) * max(times, 0)
     if size > LIMITS.max_items:
         raise _exceeded(f"повторення дає понад {LIMITS.max_items} елементів")
-    if times > 1 and not isinstance(sequence, str) and any(isinstance(item, _CONTAINERS) for item in sequence):
+    if times > 1 and not isinstance(sequence, str) and not set(map(type, sequence)).issubset(_SCALARS):
         raise _exceeded("повторення списку, що містить списки чи словники (використайте [ ... for ... ])")
     _charge(size)
 
