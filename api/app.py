@@ -10,6 +10,7 @@ from api.config import settings_from_env
 from api.deps import close_request_session
 from api.schemas import MAX_INT
 from engine import workflow_state
+from engine import sandbox_guards
 from engine.config import Settings
 from engine.store import Database
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Keys in the order the answer builds them (fields as documented), not sorted on every answer.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     workflow_state.RECENT.resize(settings.kept_workflows)
+    sandbox_guards.configure(timeout_ms=settings.script_timeout_ms)
     app.extensions["marshrut"] = {"settings": settings, "db": Database(settings.database_url)}
     app.teardown_appcontext(close_request_session)
     api = MarshrutApi(app)

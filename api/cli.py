@@ -9,6 +9,7 @@ import click
 
 from api.config import settings_from_env
 from engine import cases, definitions, migrate, queries, users, views, worker, workflow_state
+from engine import sandbox_guards
 from engine.access import Actor
 from engine.errors import EngineError, InvalidInput
 from engine.models import Instance
@@ -23,6 +24,7 @@ class Env:
         self.settings = settings_from_env()
         self.db = Database(self.settings.database_url)
         workflow_state.RECENT.resize(self.settings.kept_workflows)
+        sandbox_guards.configure(timeout_ms=self.settings.script_timeout_ms)
 
 
 def fail(error: EngineError) -> None:

@@ -34,4 +34,5 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_password=env.get("MARSHRUT_SMTP_PASSWORD") or None,
         smtp_sender=env.get("MARSHRUT_SMTP_SENDER") or defaults.smtp_sender,
         smtp_starttls=_flag(env.get("MARSHRUT_SMTP_STARTTLS")),
+        script_timeout_ms=int(env.get("MARSHRUT_SCRIPT_TIMEOUT_MS") or defaults.script_timeout_ms),
     )

@@ -14,6 +14,7 @@ class Settings:
     :param database_url: SQLAlchemy URL; SQLite file by default.
     :param controlled_clock: allow admins to set "now" (tests, demos).
     :param at_risk_ratio: share of a task's time after which it is "at risk".
+    :param script_timeout_ms: the deadline of one evaluation of a diagram's script or expression.
     :param kept_workflows: workflows a process keeps after saving them, for their cases' next
         step (0: every step rebuilds its case's workflow from the saved text).
     """
@@ -35,3 +36,4 @@ class Settings:
     smtp_password: str | None = None
     smtp_sender: str = "marshrut@localhost"
     smtp_starttls: bool = False
+    script_timeout_ms: int = 1000

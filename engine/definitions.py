@@ -110,6 +110,7 @@ def compile_bundle(bundle: Bundle) -> Compiled:
     errors += unsupported
     errors += validation.convention_errors(facts, bundle.forms) + validation.form_errors(facts.process_id, bundle.forms)
     errors += form_bounds.bound_errors(facts.process_id, bundle.forms)
+    errors += validation.expression_errors(root, facts, bundle.forms, bundle.dmn)
     if unsupported:  # SpiffWorkflow would only add noise (or exhaust its stack on a huge flow)
         raise InvalidInput("Діаграма не пройшла перевірку", errors)
     compiled = None

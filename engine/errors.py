@@ -66,3 +66,11 @@ class Unauthenticated(EngineError):
     """No valid credentials."""
 
     code = "unauthenticated"
+
+
+class SandboxLimitExceeded(EngineError):
+    """A diagram's script, condition, timer expression or decision cell broke a sandbox limit
+    (time, iterations, number size, text or list length, memory); an ordinary Exception, so
+    whoever runs automatic work can catch it and record the failure."""
+
+    code = "sandbox_limit"

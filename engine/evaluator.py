@@ -9,7 +9,6 @@ off.
 import ast
 import builtins
 from datetime import date, datetime
-from functools import lru_cache
 from typing import Any, Callable
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
@@ -17,63 +16,36 @@ from SpiffWorkflow.bpmn.script_engine.python_environment import TaskDataEnvironm
 
 from engine.business_calendar import BusinessCalendar
 from engine.clock import Clock
-from engine.errors import InvalidInput
+from engine import sandbox
+from engine.sandbox import BUILTIN_NAMES, UnsafeExpression
+from engine.sandbox_guards import GUARD_SCOPE, evaluation
 
-SAFE_BUILTIN_NAMES = (
-    "abs", "all", "any", "bool", "dict", "enumerate", "filter", "float", "int", "isinstance",
-    "len", "list", "map", "max", "min", "range", "round", "set", "sorted", "str", "sum",
-    "tuple", "zip",
-)
-SAFE_BUILTINS: dict[str, Any] = {name: getattr(builtins, name) for name in SAFE_BUILTIN_NAMES}
+__all__ = ["SAFE_BUILTINS", "ScriptEngine", "UnsafeExpression", "check_source", "evaluate", "engine_functions"]
 
-#: Attributes that reach outside the sandbox without a leading underscore: frame and code
-#: introspection (``(g.gi_frame.f_back.f_globals for g in …)`` climbs to the engine's own
-#: globals and from there to ``open``), as RestrictedPython's list; and ``str.format``, which
-#: reads attributes named inside the string (``"{0.__class__}"``) out of the check's sight.
-FORBIDDEN_ATTRIBUTES = frozenset({
-    "tb_frame", "tb_next", "co_code", "f_back", "f_builtins", "f_code", "f_globals", "f_locals", "f_trace",
-    "gi_frame", "gi_code", "gi_yieldfrom", "cr_await", "cr_frame", "cr_code", "cr_origin",
-    "ag_await", "ag_code", "ag_frame", "format", "format_map",
-})
-FORBIDDEN_NODES = (ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.AsyncFunctionDef,
-                   ast.Await, ast.Yield, ast.YieldFrom, ast.ClassDef, ast.Lambda)
+SAFE_BUILTINS: dict[str, Any] = {
+    name: getattr(builtins, name) for name in sorted(BUILTIN_NAMES - {"True", "False", "None"})
+}
 
 
-class UnsafeExpression(InvalidInput):
-    """An expression or script uses something the restricted evaluator does not allow."""
+def check_source(source: str, mode: str = "exec") -> Any:
+    """Parse ``source`` and refuse what the sandbox's grammar does not allow.
 
-    code = "unsafe_expression"
-
-
-def check_source(source: str, mode: str = "exec") -> ast.AST:
-    """Parse ``source`` and refuse what the allow-list does not permit.
-
-    :raise UnsafeExpression: on a syntax error, an import or an underscore name.
+    :raise UnsafeExpression: on a syntax error or a construct outside the grammar.
     """
-    try:
-        tree = ast.parse(source, mode=mode)
-    except SyntaxError as err:
-        raise UnsafeExpression(f"Синтаксична помилка у виразі «{source}»: {err.msg}") from err
-    for node in ast.walk(tree):
-        if isinstance(node, FORBIDDEN_NODES):
-            raise UnsafeExpression(f"У виразі «{source}» заборонено {type(node).__name__}")
-        name = getattr(node, "id", None) or getattr(node, "attr", None) or ""
-        if isinstance(node, (ast.Name, ast.Attribute)) and name.startswith("_"):
-            raise UnsafeExpression(f"У виразі «{source}» заборонено ім'я «{name}»")
-        if isinstance(node, ast.Attribute) and name in FORBIDDEN_ATTRIBUTES:
-            raise UnsafeExpression(f"У виразі «{source}» заборонено атрибут «{name}»")
-    return tree
+    return sandbox.parse(source, mode=mode)
 
 
-@lru_cache(maxsize=4096)
 def checked_code(source: str, mode: str) -> Any:
-    """``source`` checked by :func:`check_source` and compiled, once per text: a diagram's few
-    conditions and scripts run on every step of every case.
+    """``source`` checked, guarded and compiled, once per text (:func:`engine.sandbox.compiled`)."""
+    return sandbox.compiled(source, mode)
 
-    :raise UnsafeExpression: as :func:`check_source` (not cached: asked again, refused again).
-    """
-    check_source(source, mode=mode)
-    return compile(source, "<expression>" if mode == "eval" else "<script>", mode)
+
+def run_eval(code: Any, scope: dict[str, Any]) -> Any:
+    """Evaluate checked code under the limits of one evaluation."""
+    scope.update(GUARD_SCOPE)
+    scope["__builtins__"] = SAFE_BUILTINS
+    with evaluation():
+        return eval(code, scope)  # noqa: S307 - checked and guarded by engine.sandbox
 
 
 def _as_date(day: str | date | datetime) -> date:
@@ -100,15 +72,14 @@ def engine_functions(clock: Clock, calendar: BusinessCalendar) -> dict[str, Call
 def evaluate(expression: str, data: dict[str, Any], functions: dict[str, Callable[..., Any]]) -> Any:
     """``expression`` over ``data`` under the allow-list, as a diagram's condition is evaluated;
     for the engine's own simulations (forecast, step rules), which need no Spiff task."""
-    scope = {**functions, **data, "__builtins__": SAFE_BUILTINS}
-    return eval(checked_code(expression, "eval"), scope)  # noqa: S307 - checked by checked_code
+    return run_eval(checked_code(expression, "eval"), {**functions, **data})
 
 
 class RestrictedEnvironment(TaskDataEnvironment):
     """Spiff's task-data environment with the allow-list applied before every run."""
 
     def __init__(self, functions: dict[str, Callable[..., Any]]) -> None:
-        super().__init__({"__builtins__": SAFE_BUILTINS, **functions})
+        super().__init__({"__builtins__": SAFE_BUILTINS, **GUARD_SCOPE, **functions})
 
     def evaluate(self, expression: str, context: dict, external_context: dict | None = None) -> Any:
         # The module's evaluate: the task's data over the external context over the functions.
@@ -121,7 +92,8 @@ class RestrictedEnvironment(TaskDataEnvironment):
         context.update(external_context or {})
         context["__builtins__"] = SAFE_BUILTINS
         try:
-            exec(code, context)  # noqa: S102 - checked above
+            with evaluation():
+                exec(code, context)  # noqa: S102 - checked and guarded by engine.sandbox
         finally:
             self._remove_globals_and_functions_from_context(context, external_context)
         return True
@@ -137,5 +109,5 @@ class ScriptEngine(PythonScriptEngine):
 
     def validate(self, expression: str) -> None:
         # Spiff's DMN engine probes entries such as ``>= 5`` by catching SyntaxError.
-        ast.parse(expression)
-        check_source(expression)
+        compile(expression, "<dmn>", "eval", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        check_source(expression, mode="eval")

@@ -15,7 +15,7 @@ import SpiffWorkflow
 from engine.deadlines import StepLimit
 from engine.diagram import DiagramFacts
 from engine.errors import FieldError
-from engine.evaluator import UnsafeExpression, check_source
+from engine import sandbox_validation
 from engine.roles import ACTIONS, LATIN_LOOKALIKES, PARTICIPATES, ROLES
 
 XSD_PATH = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
@@ -70,24 +70,19 @@ def action_error(element_id: str, action: str | None) -> FieldError | None:
 
 
 def convention_errors(facts: DiagramFacts, forms: dict[str, Any]) -> list[FieldError]:
-    """Marshrut's conventions: lanes with known roles, action codes, limits, forms, safe expressions."""
+    """Marshrut's conventions: lanes with known roles, action codes, limits, forms."""
     errors: list[FieldError] = []
     errors += _process_errors(facts, forms)
     for task_id in facts.user_tasks:
         errors += _user_task_errors(facts, task_id, forms)
-    for element_id, sources in facts.expressions.items():
-        for source in sources:
-            try:
-                check_source(source)
-            except UnsafeExpression as err:
-                errors.append(FieldError(element_id, err.message))
-    for element_id, props in facts.properties.items():
-        if "reject_if" in props:
-            try:
-                check_source(props["reject_if"], mode="eval")
-            except UnsafeExpression as err:
-                errors.append(FieldError(element_id, err.message))
     return errors
+
+
+def expression_errors(root: etree._Element, facts: DiagramFacts, forms: dict[str, Any],
+                      dmn: dict[str, bytes]) -> list[FieldError]:
+    """Scripts, conditions, timers, step rules and decision cells, parsed by the sandbox that runs
+    them, with names checked against what the process knows (engine/sandbox_validation.py)."""
+    return sandbox_validation.expression_errors(root, facts, forms, dmn)
 
 
 def _process_errors(facts: DiagramFacts, forms: dict[str, Any]) -> list[FieldError]:

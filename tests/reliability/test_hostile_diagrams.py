@@ -2,13 +2,18 @@
 expansion bomb, an XInclude, a 50 MB body and a script reaching for ``__import__`` are each
 refused with a 4xx, and nothing is deployed."""
 
+import io
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 
 from engine.models import Definition
 from tests.api.conftest import count_rows
 from tests.conftest import ROOT
+from tests.integration.test_sandbox_validation import with_decision
+from tests.integration.test_validation import with_gateway, with_timer
+from tests.unit.test_sandbox import ESCAPES
 
 SHIPPED_AID = (ROOT / "bpmn" / "address_aid.bpmn").read_bytes()
 MINI = (ROOT / "tests" / "data" / "minimal" / "mini.bpmn").read_text(encoding="utf-8")
@@ -42,7 +47,7 @@ SCRIPT = '<bpmn:scriptTask id="compute" name="Обчислення" scriptFormat
 
 def with_script(script: str) -> bytes:
     """The minimal test diagram with a script task between its step and its end."""
-    text = MINI.replace('<bpmn:sequenceFlow id="flow_2" sourceRef="step_one" targetRef="finish" />', SCRIPT.format(script=script))
+    text = MINI.replace('<bpmn:sequenceFlow id="flow_2" sourceRef="step_one" targetRef="finish" />', SCRIPT.replace("{script}", script))
     text = text.replace("<bpmn:incoming>flow_2</bpmn:incoming>\n    </bpmn:endEvent>", "<bpmn:incoming>flow_3</bpmn:incoming>\n    </bpmn:endEvent>")
     text = text.replace("<bpmn:flowNodeRef>step_one</bpmn:flowNodeRef>",
                         "<bpmn:flowNodeRef>step_one</bpmn:flowNodeRef><bpmn:flowNodeRef>compute</bpmn:flowNodeRef>")
@@ -105,4 +110,67 @@ def test_the_shipped_diagram_itself_still_deploys(analyst, db):
     """The control: what the hostile variants were made from is accepted (as an unchanged version)."""
     response = analyst.client.post("/api/v1/process-definitions", data=SHIPPED_AID, content_type="application/xml",
                                    headers=analyst.headers())
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+
+
+# --- the sandbox (issue 11 item 1): every escape family refused at deploy with its element ----------
+
+MINI_FORM_FILES = {p.name: p.read_bytes() for p in (ROOT / "tests" / "data" / "minimal" / "forms" / "mini").glob("*.json")}
+
+
+def deploy_mini(caller: Any, bpmn: bytes, path: str = "/process-definitions", extras: dict[str, bytes] | None = None) -> Any:
+    """``bpmn`` deployed through the API with the minimal diagram's forms (multipart), so that only
+    the sandbox can refuse it."""
+    files = {**MINI_FORM_FILES, **(extras or {})}
+    data = {"file": (io.BytesIO(bpmn), "mini.bpmn"),
+            "files": [(io.BytesIO(content), name) for name, content in files.items()]}
+    return caller.client.post(f"/api/v1{path}", data=data, content_type="multipart/form-data", headers=caller.headers())
+
+
+def script_diagram(script: str) -> bytes:
+    return with_script(escape(script))
+
+
+def test_the_minimal_diagram_with_a_harmless_script_deploys_through_the_api(analyst):
+    response = deploy_mini(analyst, script_diagram("total = len(surname) * 2"))
+    assert response.status_code == 201, response.get_data(as_text=True)[:500]
+
+
+@pytest.mark.parametrize("label", list(ESCAPES))
+def test_a_sandbox_escape_in_a_script_is_refused_at_deploy_with_the_element_id(analyst, db, label):
+    before = count_rows(db, Definition)
+    response = deploy_mini(analyst, script_diagram(ESCAPES[label]))
+    assert response.status_code == 422, response.get_data(as_text=True)[:500]
+    assert [e["path"] for e in response.json["errors"]] == ["compute"], response.json["errors"]
+    assert "заборонено" in response.json["errors"][0]["message"]
+    assert count_rows(db, Definition) == before
+
+
+@pytest.mark.parametrize(("make", "element_id"), [
+    (lambda: with_gateway("().__class__ != None"), "flow_cond"),
+    (lambda: with_gateway("'{0.__class__}'.format(1) != ''"), "flow_cond"),
+    (lambda: with_timer("getattr(today(), 'upper')"), "wait"),
+    (lambda: with_gateway("type(surname) != None"), "flow_cond"),
+], ids=["condition dunder", "condition format walk", "timer getattr", "condition type()"])
+def test_a_sandbox_escape_in_a_condition_or_a_timer_is_refused_at_deploy_with_the_element_id(analyst, make, element_id):
+    response = deploy_mini(analyst, make().encode())
+    assert response.status_code == 422, response.get_data(as_text=True)[:500]
+    assert [e["path"] for e in response.json["errors"]] == [element_id], response.json["errors"]
+
+
+@pytest.mark.parametrize(("cell", "hint"), [("true", "пишіть True"), ("[1..5]", "діапазон FEEL"),
+                                            ("().__class__", "заборонено"), ("x.format(1)", "format")])
+def test_a_camunda_style_or_unsafe_decision_cell_is_refused_at_deploy_with_the_cell_id(analyst, db, cell, hint):
+    before = count_rows(db, Definition)
+    text, dmn = with_decision([escape(cell)])
+    response = deploy_mini(analyst, text.encode(), extras={"mini.dmn": dmn})
+    assert response.status_code == 422, response.get_data(as_text=True)[:500]
+    assert [e["path"] for e in response.json["errors"]] == ["cell_1"], response.json["errors"]
+    assert hint in response.json["errors"][0]["message"]
+    assert count_rows(db, Definition) == before
+
+
+def test_a_decision_written_in_python_deploys_through_the_api(analyst):
+    text, dmn = with_decision(['&gt;= "2026-01-01"', "-"])
+    response = deploy_mini(analyst, text.encode(), extras={"mini.dmn": dmn})
     assert response.status_code == 201, response.get_data(as_text=True)[:500]

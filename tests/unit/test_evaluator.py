@@ -104,13 +104,15 @@ def test_scripts_that_import_or_reach_for_frames_are_refused(env, script):
                                   "input", "breakpoint", "help", "memoryview"])
 def test_dangerous_builtins_are_not_there(env, name):
     assert name not in SAFE_BUILTINS
-    with pytest.raises(NameError):
+    with pytest.raises(UnsafeExpression):
         env.evaluate(f"{name}('1')", {})
 
 
 def test_a_case_variable_cannot_smuggle_in_the_real_builtins(env):
-    with pytest.raises(NameError):
+    with pytest.raises(UnsafeExpression):
         env.evaluate("open('/etc/hostname')", {"__builtins__": __builtins__})
+    with pytest.raises(NameError):
+        env.evaluate("len(open)", {"__builtins__": __builtins__})
 
 
 def test_a_syntax_error_is_refused_with_a_ukrainian_message():
@@ -122,7 +124,7 @@ def test_a_syntax_error_is_refused_with_a_ukrainian_message():
 def test_refusals_name_what_is_forbidden():
     with pytest.raises(UnsafeExpression) as error:
         check_source("import os")
-    assert "Import" in error.value.message
+    assert "import" in error.value.message
     with pytest.raises(UnsafeExpression) as error:
         check_source("().__class__", mode="eval")
     assert "__class__" in error.value.message
