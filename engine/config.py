@@ -16,6 +16,9 @@ class Settings:
     :param at_risk_ratio: share of a task's time after which it is "at risk".
     :param kept_workflows: workflows a process keeps after saving them, for their cases' next
         step (0: every step rebuilds its case's workflow from the saved text).
+    :param secret_key: signs page sessions and CSRF tokens; None: a random key kept in
+        ``var_dir/secret_key`` (made on first start).
+    :param secure_cookies: the session cookie is sent over HTTPS only.
     """
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'marshrut.db'}"
@@ -28,10 +31,12 @@ class Settings:
     kept_workflows: int = 128
     extra_holidays: tuple[date, ...] = field(default_factory=tuple)
     extra_working_days: tuple[date, ...] = field(default_factory=tuple)
-    secret_key: str = "dev-only-secret"
+    secret_key: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
     smtp_password: str | None = None
     smtp_sender: str = "marshrut@localhost"
     smtp_starttls: bool = False
+    var_dir: Path = PROJECT_ROOT / "var"
+    secure_cookies: bool = True

@@ -57,18 +57,27 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
+#: Signs the test apps' sessions (a fixed value keeps one built app per settings across tests).
+TEST_SECRET_KEY = "test-only-" + uuid.uuid4().hex
+
+
 @pytest.fixture
 def settings(migrated: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=migrated, controlled_clock=True)
+    # Tests serve plain HTTP on 127.0.0.1, so the session cookie may not be Secure-only there.
+    return Settings(database_url=migrated, controlled_clock=True, secret_key=TEST_SECRET_KEY, secure_cookies=False)
 
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    """The database, emptied before each test."""
+    """The database, emptied before each test (TRUNCATE on PostgreSQL: the audit table refuses DELETE)."""
     database = Database(settings.database_url)
     with database.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names}"))
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
     yield database
     database.dispose()
 

@@ -1,0 +1,70 @@
+"""Web security settings of the app: the session key and cookie, CSRF protection of the pages
+(Flask-WTF), and the security headers every answer carries.
+
+The API under ``/api/v1`` takes bearer tokens only, so it is exempt from CSRF checks (a
+browser never adds a bearer token on its own); every page form and every page fetch that
+writes carries the session's CSRF token (``_csrf.html``, ``<meta name="csrf-token">``).
+"""
+
+from collections.abc import Iterable
+
+from flask import Blueprint, Flask, Response, request
+from flask_wtf.csrf import CSRFProtect
+
+from api import secret
+from engine.config import Settings
+
+csrf = CSRFProtect()
+
+#: No inline script anywhere: scripts come from this origin's files only. Inline styles stay
+#: allowed (bpmn-js and the properties panel set element styles); framing is refused.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+#: Answers that are files of the product (no personal data): these may be cached.
+STATIC_ENDPOINTS = frozenset({"static", "ui.static", "vendor.asset", "docs_assets.static"})
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    """Session key and cookie flags, CSRF protection, and the headers of every answer."""
+    app.config.update(
+        SECRET_KEY=settings.secret_key or secret.load_or_create(settings.var_dir),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        # A token lives as long as its session (which logout revokes), not one hour: a form
+        # left open over lunch still submits.
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    csrf.init_app(app)
+    app.after_request(security_headers)
+
+
+def exempt_bearer_only(blueprints: Iterable[Blueprint]) -> None:
+    """The bearer-only API needs no CSRF token (a browser sends no bearer token by itself)."""
+    for blueprint in blueprints:
+        csrf.exempt(blueprint)
+
+
+def security_headers(response: Response) -> Response:
+    """CSP, framing, sniffing and referrer rules on every answer; pages and API answers not cached."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.endpoint not in STATIC_ENDPOINTS:
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
+    return response
