@@ -43,8 +43,11 @@ def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False
 
 
 def read_task_body(uow: UnitOfWork, ctx: Context, actor: Actor, task: Task) -> dict[str, Any]:
-    """A task with its form and its data, the read audited like a case's (``task_viewed``)."""
-    audit.record(uow, "task_viewed", actor.login, ctx.now(), task.instance_id, task.id, data={"element_id": task.element_id})
+    """A task with its form and its data; reading a step's data (personal data, once completed) is
+    audited like a case read (``task_viewed``). A ready step has no data yet: nothing to audit."""
+    if task.data:
+        audit.record(uow, "task_viewed", actor.login, ctx.now(), task.instance_id, task.id,
+                     data={"element_id": task.element_id})
     return task_body(uow, ctx, task, with_form=True, with_data=True)
 
 
