@@ -39,4 +39,5 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         # Secure cookies unless told otherwise, except on the embedded default (the SQLite file
         # under var/ that ./scripts/run serves on 127.0.0.1 over plain HTTP).
         secure_cookies=_flag(secure) if secure else database_url != defaults.database_url,
+        trusted_proxies=int(env.get("MARSHRUT_TRUSTED_PROXIES") or 0),
     )

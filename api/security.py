@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from flask import Blueprint, Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import secret
 from engine.config import Settings
@@ -48,6 +49,11 @@ def configure(app: Flask, settings: Settings) -> None:
     )
     csrf.init_app(app)
     app.after_request(security_headers)
+    if settings.trusted_proxies:
+        # Behind a TLS-terminating proxy: the client's address (login throttling) and scheme
+        # (Secure cookies, CSRF's HTTPS referrer check) as the proxy saw them.
+        hops = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def exempt_bearer_only(blueprints: Iterable[Blueprint]) -> None:

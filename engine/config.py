@@ -19,6 +19,8 @@ class Settings:
     :param secret_key: signs page sessions and CSRF tokens; None: a random key kept in
         ``var_dir/secret_key`` (made on first start).
     :param secure_cookies: the session cookie is sent over HTTPS only.
+    :param trusted_proxies: reverse proxies in front whose ``X-Forwarded-For``/``-Proto``/``-Host``
+        are believed (0: none; the client address is the peer's).
     """
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'marshrut.db'}"
@@ -40,3 +42,4 @@ class Settings:
     smtp_starttls: bool = False
     var_dir: Path = PROJECT_ROOT / "var"
     secure_cookies: bool = True
+    trusted_proxies: int = 0

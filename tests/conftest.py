@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from werkzeug.security import generate_password_hash
 
 from engine import definitions, migrate, users
@@ -67,17 +67,21 @@ def settings(migrated: str, tmp_path: Path) -> Settings:
     return Settings(database_url=migrated, controlled_clock=True, secret_key=TEST_SECRET_KEY, secure_cookies=False)
 
 
+def empty_tables(connection: Connection) -> None:
+    """Every table emptied (TRUNCATE on PostgreSQL: its audit table refuses DELETE, migration 0005)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"TRUNCATE {', '.join(table.name for table in Base.metadata.sorted_tables)}"))
+    else:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
 @pytest.fixture
 def db(settings: Settings) -> Iterator[Database]:
-    """The database, emptied before each test (TRUNCATE on PostgreSQL: the audit table refuses DELETE)."""
+    """The database, emptied before each test."""
     database = Database(settings.database_url)
     with database.engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            names = ", ".join(table.name for table in Base.metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names}"))
-        else:
-            for table in reversed(Base.metadata.sorted_tables):
-                connection.execute(table.delete())
+        empty_tables(connection)
     yield database
     database.dispose()
 

@@ -77,7 +77,7 @@ def safe_next(target: str | None) -> str:
 
 
 def client_address() -> str:
-    """The address failures are counted by (behind a proxy, configure ProxyFix: see SECURITY.md)."""
+    """The address failures are counted by (behind a proxy: ``MARSHRUT_TRUSTED_PROXIES``, see docs/websec.md)."""
     return request.remote_addr or "unknown"
 
 

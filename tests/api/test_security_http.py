@@ -384,3 +384,17 @@ def test_csv_cells_that_start_like_a_formula_are_escaped(value: Any, written: An
     from ui.dashboard import csv_cell
 
     assert csv_cell(value) == written
+
+
+def test_behind_a_trusted_proxy_failures_are_counted_by_the_forwarded_client_address(app, db, actors, built_apps):
+    proxied = replace(app.extensions["marshrut"]["settings"], trusted_proxies=1)
+    client = built_apps.setdefault(proxied, create_app(proxied)).test_client()
+    token = csrf_token(client)
+    for number in range(logins.MAX_FAILURES_PER_ADDRESS):
+        client.post("/login", data={"login": f"nobody{number}", "password": "guess", "csrf_token": token},
+                    headers={"X-Forwarded-For": "203.0.113.7"})
+    with db.unit_of_work() as uow:
+        assert set(uow.session.scalars(select(LoginFailure.address))) == {"203.0.113.7"}
+    other = client.post("/login", data={"login": "manager", "password": "pw-manager", "csrf_token": token},
+                        headers={"X-Forwarded-For": "198.51.100.1"})
+    assert other.status_code == 302  # another client behind the same proxy is not throttled
