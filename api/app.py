@@ -9,7 +9,7 @@ import ui
 from api.config import settings_from_env
 from api.deps import close_request_session
 from api.schemas import MAX_INT
-from api.security import configure as configure_security, exempt_bearer_only
+from api.security import configure as configure_security
 from engine import workflow_state
 from engine.config import Settings
 from engine.store import Database
@@ -63,8 +63,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.register(app, api)
     app.register_blueprint(docs_assets)
     ui.register(app)
-    blueprints = (health, me, definitions, instances, tasks, sla, notifications, reference, admin)
-    for module in blueprints:
+    for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
-    exempt_bearer_only(module.bp for module in blueprints)
     return app

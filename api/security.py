@@ -6,9 +6,7 @@ browser never adds a bearer token on its own); every page form and every page fe
 writes carries the session's CSRF token (``_csrf.html``, ``<meta name="csrf-token">``).
 """
 
-from collections.abc import Iterable
-
-from flask import Blueprint, Flask, Response, request
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -32,6 +30,9 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "frame-ancestors 'none'",
 ))
 
+API_PREFIX = "/api/v1/"
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
 #: Answers that are files of the product (no personal data): these may be cached.
 STATIC_ENDPOINTS = frozenset({"static", "ui.static", "vendor.asset", "docs_assets.static"})
 
@@ -46,8 +47,10 @@ def configure(app: Flask, settings: Settings) -> None:
         # A token lives as long as its session (which logout revokes), not one hour: a form
         # left open over lunch still submits.
         WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_CHECK_DEFAULT=False,  # protect_pages decides, by path
     )
     csrf.init_app(app)
+    app.before_request(protect_pages)
     app.after_request(security_headers)
     if settings.trusted_proxies:
         # Behind a TLS-terminating proxy: the client's address (login throttling) and scheme
@@ -56,10 +59,16 @@ def configure(app: Flask, settings: Settings) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
-def exempt_bearer_only(blueprints: Iterable[Blueprint]) -> None:
-    """The bearer-only API needs no CSRF token (a browser sends no bearer token by itself)."""
-    for blueprint in blueprints:
-        csrf.exempt(blueprint)
+def protect_pages() -> None:
+    """CSRF check of every writing request outside the API (pages, login, logout, page fetches).
+
+    The bearer-only API under ``/api/v1/`` needs no token (a browser sends no bearer token by
+    itself); deciding by path, not by a list of blueprints, keeps any blueprint added there exempt.
+
+    :raise CSRFError: no valid token in the form field ``csrf_token`` or the ``X-CSRFToken`` header.
+    """
+    if request.method in WRITES and not request.path.startswith(API_PREFIX):
+        csrf.protect()
 
 
 def security_headers(response: Response) -> Response:
