@@ -1,11 +1,13 @@
 """Administration: the controlled clock and a worker pass on demand."""
 
+from datetime import datetime, timezone
+
 from flask_smorest import Blueprint
 
 from api.auth import require
 from api.deps import database, operation, settings
 from api.schemas import ClockSchema, TickSchema
-from engine import worker
+from engine import audit, worker
 from engine.access import Actor
 from engine.context import set_controlled_clock
 from engine.errors import NotFound
@@ -25,8 +27,11 @@ def _controlled_clock_enabled() -> None:
 def set_clock(body: dict, actor: Actor):
     """Set the controlled clock's "now" (only with MARSHRUT_CONTROLLED_CLOCK=1)"""
     _controlled_clock_enabled()
-    with operation() as (uow, _ctx):
+    with operation() as (uow, ctx):
+        previous = ctx.now()
         set_controlled_clock(uow, body["now"])
+        audit.record(uow, "clock_set", actor.login, datetime.now(timezone.utc),
+                     data={"previous": previous.isoformat(), "now": body["now"].isoformat()})
         uow.commit()
     with operation() as (_uow, ctx):
         return {"now": ctx.now()}

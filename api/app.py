@@ -9,6 +9,7 @@ import ui
 from api.config import settings_from_env
 from api.deps import close_request_session
 from api.schemas import MAX_INT
+from api.security import configure as configure_security
 from engine import workflow_state
 from engine import sandbox_guards
 from engine.config import Settings
@@ -49,7 +50,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     # Ids in paths (<int:…>) above what an id column holds match no route (404), for every blueprint.
     app.url_map.converters["int"] = DatabaseIdConverter
     app.config.update(
-        SECRET_KEY=settings.secret_key,
         API_TITLE="Marshrut API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -64,9 +64,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         # Swagger UI's files come from the swagger-ui-bundle package, served locally (no CDN).
         OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
         MAX_CONTENT_LENGTH=8 * 1024 * 1024,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
     )
+    configure_security(app, settings)
     # Keys in the order the answer builds them (fields as documented), not sorted on every answer.
     app.json.sort_keys = False  # type: ignore[attr-defined]
     workflow_state.RECENT.resize(settings.kept_workflows)

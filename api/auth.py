@@ -1,10 +1,10 @@
-"""Who is calling: a bearer token (API) or the web session (pages), as an engine ``Actor``."""
+"""Who is calling the API: a bearer token (the only credential it takes), as an engine ``Actor``."""
 
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import request, session
+from flask import request
 
 from api.deps import request_session
 from api.observability import note_user
@@ -17,17 +17,14 @@ from engine.store import UnitOfWork
 def current_actor() -> Actor:
     """The authenticated actor of this request.
 
-    :raise Unauthenticated: no valid bearer token (and no web session).
+    :raise Unauthenticated: no valid bearer token. The pages' session cookie is not one: the
+        API is bearer-only, so a page (or another site) cannot act through it with a cookie.
     """
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     uow = UnitOfWork(request_session())  # not closed: the request's operation goes on in this transaction
     if scheme.lower() == "bearer" and token.strip():
         actor = users.by_token(uow, token.strip())
-        if actor is not None:
-            return actor
-    elif not header and session.get("login"):
-        actor = users.by_login(uow, session["login"])
         if actor is not None:
             return actor
     raise Unauthenticated("Потрібен дійсний токен: заголовок Authorization: Bearer <токен>")

@@ -19,15 +19,17 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build :class:`Settings` from ``MARSHRUT_*`` variables; unset ones keep defaults."""
     env = os.environ if environ is None else environ
     defaults = Settings()
+    database_url = env.get("MARSHRUT_DATABASE_URL") or defaults.database_url
+    secure = env.get("MARSHRUT_SECURE_COOKIES")
     return Settings(
-        database_url=env.get("MARSHRUT_DATABASE_URL") or defaults.database_url,
+        database_url=database_url,
         timezone=env.get("MARSHRUT_TIMEZONE") or defaults.timezone,
         controlled_clock=_flag(env.get("MARSHRUT_CONTROLLED_CLOCK")),
         at_risk_ratio=float(env.get("MARSHRUT_AT_RISK_RATIO") or defaults.at_risk_ratio),
         kept_workflows=int(env.get("MARSHRUT_KEPT_WORKFLOWS") or defaults.kept_workflows),
         extra_holidays=_dates(env.get("MARSHRUT_EXTRA_HOLIDAYS")),
         extra_working_days=_dates(env.get("MARSHRUT_EXTRA_WORKING_DAYS")),
-        secret_key=env.get("MARSHRUT_SECRET_KEY") or defaults.secret_key,
+        secret_key=env.get("MARSHRUT_SECRET_KEY") or None,
         smtp_host=env.get("MARSHRUT_SMTP_HOST") or None,
         smtp_port=int(env.get("MARSHRUT_SMTP_PORT") or defaults.smtp_port),
         smtp_user=env.get("MARSHRUT_SMTP_USER") or None,
@@ -35,4 +37,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_sender=env.get("MARSHRUT_SMTP_SENDER") or defaults.smtp_sender,
         smtp_starttls=_flag(env.get("MARSHRUT_SMTP_STARTTLS")),
         script_timeout_ms=int(env.get("MARSHRUT_SCRIPT_TIMEOUT_MS") or defaults.script_timeout_ms),
+        # Secure cookies unless told otherwise, except on the embedded default (the SQLite file
+        # under var/ that ./scripts/run serves on 127.0.0.1 over plain HTTP).
+        secure_cookies=_flag(secure) if secure else database_url != defaults.database_url,
+        trusted_proxies=int(env.get("MARSHRUT_TRUSTED_PROXIES") or 0),
     )

@@ -29,16 +29,26 @@ def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instanc
 
 def completed_body(uow: UnitOfWork, ctx: Context, actor: Actor, done: Completed) -> dict[str, Any]:
     """The answer to a completion: the step as done and the case as it now stands."""
-    return {"task": task_body(uow, ctx, done.task),
+    return {"task": task_body(uow, ctx, done.task, with_data=True),  # the data the caller just sent
             "instance": instance_body(uow, ctx, actor, done.instance, record_read=False, held=done)}
 
 
-def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False) -> dict[str, Any]:
+def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False, with_data: bool = False) -> dict[str, Any]:
+    """A task; ``with_data`` adds its form data, which the caller audits as a read unless it just wrote it."""
     instance = uow.session.get(Instance, task.instance_id)
     form = None
     if with_form and instance is not None:
         form = definitions.compiled(queries.definition_of(uow, instance)).forms.get(task.element_id)
-    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form)
+    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form, with_data)
+
+
+def read_task_body(uow: UnitOfWork, ctx: Context, actor: Actor, task: Task) -> dict[str, Any]:
+    """A task with its form and its data; reading a step's data (personal data, once completed) is
+    audited like a case read (``task_viewed``). A ready step has no data yet: nothing to audit."""
+    if task.data:
+        audit.record(uow, "task_viewed", actor.login, ctx.now(), task.instance_id, task.id,
+                     data={"element_id": task.element_id})
+    return task_body(uow, ctx, task, with_form=True, with_data=True)
 
 
 def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 
 from api.auth import require
 from api.deps import operation, operation_attempts
-from api.presenters import completed_body, task_body, task_list_body
+from api.presenters import completed_body, read_task_body, task_body, task_list_body
 from api.schemas import CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of
 from engine import cases, queries
 from engine.access import Actor
@@ -36,9 +36,11 @@ def index(args: dict, actor: Actor):
 @require()
 @bp.response(200, TaskSchema)
 def get(task_id: int, actor: Actor):
-    """A task with its form (JSON Schema)"""
+    """A task with its form (JSON Schema) and its data (the read is audited)"""
     with operation() as (uow, ctx):
-        return task_body(uow, ctx, queries.get_task(uow, actor, task_id), with_form=True)
+        body = read_task_body(uow, ctx, actor, queries.get_task(uow, actor, task_id))
+        uow.commit()
+        return body
 
 
 @bp.route("/tasks/<int:task_id>/claim", methods=["POST"])

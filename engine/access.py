@@ -16,6 +16,7 @@ class Actor:
 
     @property
     def oversees(self) -> bool:
+        """Sees every case and task with their personal data: managers, not admins."""
         return bool(self.roles & OVERSEER_ROLES)
 
     def has(self, *roles: str) -> bool:

@@ -17,6 +17,11 @@ class Settings:
     :param script_timeout_ms: the deadline of one evaluation of a diagram's script or expression.
     :param kept_workflows: workflows a process keeps after saving them, for their cases' next
         step (0: every step rebuilds its case's workflow from the saved text).
+    :param secret_key: signs page sessions and CSRF tokens; None: a random key kept in
+        ``var_dir/secret_key`` (made on first start).
+    :param secure_cookies: the session cookie is sent over HTTPS only.
+    :param trusted_proxies: reverse proxies in front whose ``X-Forwarded-For``/``-Proto``/``-Host``
+        are believed (0: none; the client address is the peer's).
     """
 
     database_url: str = f"sqlite:///{PROJECT_ROOT / 'var' / 'marshrut.db'}"
@@ -29,7 +34,7 @@ class Settings:
     kept_workflows: int = 128
     extra_holidays: tuple[date, ...] = field(default_factory=tuple)
     extra_working_days: tuple[date, ...] = field(default_factory=tuple)
-    secret_key: str = "dev-only-secret"
+    secret_key: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -37,3 +42,6 @@ class Settings:
     smtp_sender: str = "marshrut@localhost"
     smtp_starttls: bool = False
     script_timeout_ms: int = 1000
+    var_dir: Path = PROJECT_ROOT / "var"
+    secure_cookies: bool = True
+    trusted_proxies: int = 0

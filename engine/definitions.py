@@ -4,6 +4,7 @@ compile (cached), deploy as a new version, and look versions up.
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.camunda.parser.CamundaParser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
-from engine import diagram, element_support, form_bounds, numbering, validation
+from engine import audit, diagram, element_support, form_bounds, numbering, validation
 from engine.errors import FieldError, InvalidInput, NotFound
 from engine.models import Definition
 from engine.store import UnitOfWork
@@ -61,15 +62,45 @@ class Compiled:
         return next((s for s in self.steps if s["element_id"] == element_id), None)
 
 
+SAFE_ID = validation.SAFE_ID
+#: A file name sent with a diagram: the same, with its extension; no folder part.
+SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,119}")
+
+
+def check_id(value: str, what: str = "Ідентифікатор") -> str:
+    """``value`` if it is a safe id (:data:`SAFE_ID`); :raise InvalidInput: otherwise."""
+    if not SAFE_ID.fullmatch(value) or ".." in value:
+        message = (f"{what} «{value[:100]}» неприпустимий: лише латинські літери, цифри, «_», «-», «.», "
+                   "починаючи з літери або «_», до 100 символів")
+        raise InvalidInput(message, [FieldError(value[:100] or "id", message)])
+    return value
+
+
+def check_file_name(name: str) -> str:
+    """``name`` if it is a plain file name (:data:`SAFE_FILE_NAME`); :raise InvalidInput: otherwise."""
+    if not SAFE_FILE_NAME.fullmatch(name) or ".." in name:
+        message = f"Неприпустима назва файлу «{name[:120]}»: лише латинські літери, цифри, «_», «-», «.», без папок"
+        raise InvalidInput(message, [FieldError(name[:120] or "file", message)])
+    return name
+
+
 def assemble(bpmn_name: str, bpmn: bytes, extras: dict[str, bytes], bpmn_dir: Path, forms_dir: Path) -> Bundle:
     """Gather what ``bpmn`` needs: given DMN/JSON files win over those in the library folders.
 
+    The process id and the names of the files given are checked (:func:`check_id`,
+    :func:`check_file_name`) before any path is built from them.
+
     :param extras: other files given with the diagram, by file name (``*.dmn``, ``*.json``).
-    :raise InvalidInput: the diagram is not readable XML, or a given form is not JSON.
+    :raise InvalidInput: the diagram is not readable XML, its id or a file name is not safe, or a
+        given form is not JSON.
     """
+    for name in extras:
+        check_file_name(name)
+        if name.endswith(".json"):
+            check_id(Path(name).stem, "Назва форми")
     root = diagram.parse_xml(bpmn, bpmn_name)
     processes = diagram.executable_processes(root)
-    key = processes[0].get("id", "") if processes else ""
+    key = check_id(processes[0].get("id", ""), "Ідентифікатор процесу") if processes else ""
     dmn = {p.name: p.read_bytes() for p in sorted(bpmn_dir.glob("*.dmn"))} if bpmn_dir.is_dir() else {}
     dmn.update({name: data for name, data in extras.items() if name.endswith(".dmn")})
     forms = _forms_in(forms_dir / key) if key else {}
@@ -211,7 +242,8 @@ def compiled(definition: Definition) -> Compiled:
 def deploy(uow: UnitOfWork, bundle: Bundle, actor: str | None, now: datetime) -> tuple[Definition, bool]:
     """Validate and store ``bundle`` as the next version of its process.
 
-    Deploying exactly what the latest version already holds creates nothing.
+    Deploying exactly what the latest version already holds creates nothing. A new version
+    is an audit event (``definition_deployed``).
 
     :return: the version row and whether it is new.
     """
@@ -229,6 +261,8 @@ def deploy(uow: UnitOfWork, bundle: Bundle, actor: str | None, now: datetime) ->
     )
     uow.session.add(row)
     uow.flush()
+    audit.record(uow, "definition_deployed", actor, now,
+                 data={"key": row.key, "version": row.version, "checksum": checksum, "name": row.name})
     _COMPILED[checksum] = result
     return row, True
 

@@ -201,3 +201,31 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# --- web security: revocable sessions, failed logins ---
+
+
+class WebSession(Base):
+    """A logged-in page session; the cookie carries its random id, the row only its digest.
+
+    Logout (or an expiry) revokes it here, so a copied cookie stops working.
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    login: Mapped[str] = mapped_column(String(80), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class LoginFailure(Base):
+    """One failed password login, counted per login and per client address to slow guessing down."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_login_at", "login", "at"), Index("ix_login_failures_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

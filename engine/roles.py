@@ -19,7 +19,9 @@ ROLES: dict[str, str] = {
 }
 
 #: Roles that see every case and every task (read-only unless they hold the step's role).
-OVERSEER_ROLES = frozenset({"manager", "admin"})
+#: Managers only: an admin administers (the clock, worker passes, cancellations) and reads no
+#: case's personal data unless involved in it (SPEC §8).
+OVERSEER_ROLES = frozenset({"manager"})
 
 #: Roles that may register a new case (SPEC §6: intake roles, dept_specialist, programs_dept, admin).
 INTAKE_ROLES = frozenset({"intake", "dept_specialist", "programs_dept", "admin"})

@@ -1,5 +1,6 @@
 """Staff accounts: API tokens (stored as SHA-256 digests) and web passwords (salted hashes)."""
 
+import functools
 import hashlib
 import secrets
 from datetime import datetime
@@ -57,10 +58,23 @@ def by_token(uow: UnitOfWork, token: str) -> Actor | None:
     return Actor(row.login, row.name, frozenset(row.roles)) if row else None
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash no password matches, checked for unknown logins so they cost what a wrong password costs."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def by_password(uow: UnitOfWork, login: str, password: str) -> Actor | None:
-    """The actor whose login and password match, if any."""
+    """The actor whose login and password match, if any.
+
+    An unknown login (or one without a password) is checked against a dummy hash, so the time
+    taken does not tell whether a login exists.
+    """
     user = uow.session.scalars(select(User).where(User.login == login)).first()
-    if user is None or not user.password_hash or not check_password_hash(user.password_hash, password):
+    if user is None or not user.password_hash:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    if not check_password_hash(user.password_hash, password):
         return None
     return actor_of(user)
 

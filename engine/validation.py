@@ -4,6 +4,7 @@ Order: safe XML, the BPMN XSD, SpiffWorkflow's own parse, then Marshrut's conven
 Every error names the element and says what to change.
 """
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,10 @@ from engine.errors import FieldError
 from engine import sandbox_validation
 from engine.roles import ACTIONS, LATIN_LOOKALIKES, PARTICIPATES, ROLES
 
+#: A process id, element id or form name: a letter or "_", then letters, digits, "_", "-", "."
+#: (an XML NCName in ASCII), at most 100 characters. Checked before any file path is built from it,
+#: so no id reads outside ``forms/`` (``/etc``, ``..``, ``a/b`` are refused).
+SAFE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
 XSD_PATH = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
 
 
@@ -100,6 +105,9 @@ def _process_errors(facts: DiagramFacts, forms: dict[str, Any]) -> list[FieldErr
 
 def _user_task_errors(facts: DiagramFacts, task_id: str, forms: dict[str, Any]) -> list[FieldError]:
     errors = []
+    if not SAFE_ID.fullmatch(task_id) or ".." in task_id:
+        errors.append(FieldError(task_id[:100], "Неприпустимий id завдання: лише латинські літери, цифри, «_», «-», «.», "
+                                                "починаючи з літери або «_», до 100 символів (він є назвою файлу форми)"))
     lane = facts.lane_of.get(task_id)
     props = facts.properties.get(task_id, {})
     if lane is None:

@@ -23,7 +23,9 @@ def task_sla(task: Task, now: datetime) -> str:
 
 
 def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str | None = None,
-              form: dict[str, Any] | None = None) -> dict[str, Any]:
+              form: dict[str, Any] | None = None, with_data: bool = False) -> dict[str, Any]:
+    """A task as shown; its form data (personal data) only ``with_data``: lists never carry it,
+    and a caller that shows it audits the read (``task_viewed`` or ``case_viewed``)."""
     return {
         "id": task.id, "instance_id": task.instance_id, "instance_number": number, "process_key": task.process_key,
         "element_id": task.element_id, "name": task.name, "lane": task.lane, "role": task.role, "action": task.action,
@@ -31,7 +33,7 @@ def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str
         "created_at": _iso(task.created_at, calendar), "due_at": _iso(task.due_at, calendar),
         "due_date": calendar.local_date(task.due_at).isoformat() if task.due_at else None,
         "sla_status": task_sla(task, now), "completed_at": _iso(task.completed_at, calendar),
-        "completed_by": task.completed_by, "inputs": task.inputs or {}, "data": task.data, "form": form,
+        "completed_by": task.completed_by, "inputs": task.inputs or {}, "data": task.data if with_data else None, "form": form,
     }
 
 

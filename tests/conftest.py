@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from werkzeug.security import generate_password_hash
 
 from engine import definitions, migrate, users
@@ -57,9 +57,23 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
+#: Signs the test apps' sessions (a fixed value keeps one built app per settings across tests).
+TEST_SECRET_KEY = "test-only-" + uuid.uuid4().hex
+
+
 @pytest.fixture
 def settings(migrated: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=migrated, controlled_clock=True)
+    # Tests serve plain HTTP on 127.0.0.1, so the session cookie may not be Secure-only there.
+    return Settings(database_url=migrated, controlled_clock=True, secret_key=TEST_SECRET_KEY, secure_cookies=False)
+
+
+def empty_tables(connection: Connection) -> None:
+    """Every table emptied (TRUNCATE on PostgreSQL: its audit table refuses DELETE, migration 0005)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"TRUNCATE {', '.join(table.name for table in Base.metadata.sorted_tables)}"))
+    else:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
 
 
 @pytest.fixture
@@ -67,8 +81,7 @@ def db(settings: Settings) -> Iterator[Database]:
     """The database, emptied before each test."""
     database = Database(settings.database_url)
     with database.engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+        empty_tables(connection)
     yield database
     database.dispose()
 

@@ -3,6 +3,7 @@ the API. Each page module exposes routes on the one ``bp`` blueprint defined her
 """
 
 from flask import Blueprint, Flask
+from flask_wtf.csrf import CSRFError
 
 bp = Blueprint("ui", __name__, template_folder="templates", static_folder="static", static_url_path="/ui/static")
 
@@ -15,3 +16,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(bp)
     assets.register(app)
     app.context_processor(auth.template_globals)
+    app.register_error_handler(CSRFError, auth.csrf_failed)

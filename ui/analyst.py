@@ -1,13 +1,14 @@
 """Analysts' pages: the deployed processes with their versions, the card view of a version
 (the technological card's table, generated from the BPMN) and the web modeler that
-validates and deploys through the REST API.
+validates and deploys through routes of its own (session + CSRF token; the REST API takes
+bearer tokens only), over the same engine use cases as the API.
 """
 
 from typing import Any
 
-from flask import abort, render_template, request, url_for
+from flask import Response, abort, jsonify, render_template, request, url_for
 
-from api.deps import database
+from api.deps import database, operation, settings
 from engine import definitions as engine_definitions
 from engine.access import Actor
 from engine.business_calendar import KYIV
@@ -19,8 +20,9 @@ from ui.assets import content_version
 from ui import bp
 from ui.auth import login_required
 
-#: Who may open the modeler (the API's deploy endpoint decides for itself who deploys).
+#: Who may open the modeler; only analysts validate and deploy (as through the API).
 MODELER_ROLES = ("analyst", "admin")
+DEPLOY_ROLES = ("analyst",)
 MODELER_BUNDLE = PROJECT_ROOT / "ui" / "static" / "build" / "modeler.js"
 
 _UNIT_WORDS = {
@@ -129,7 +131,7 @@ def definition(key: str, actor: Actor):
     row = versions[0] if wanted is None else next((v for v in versions if v.version == wanted), None)
     if row is None:
         abort(404)
-    xml_url = url_for("definitions.xml", key=key, version=row.version)
+    xml_url = url_for("ui.definition_xml", key=key, version=row.version)
     return render_template(
         "definition.html", row=row, versions=versions, latest=versions[0], steps=card_rows(row),
         xml_url=xml_url, may_model=may_model(actor), when=when,
@@ -144,7 +146,44 @@ def modeler(key: str, actor: Actor):
     bundle_version = content_version(MODELER_BUNDLE) if MODELER_BUNDLE.is_file() else None
     return render_template(
         "modeler.html", row=latest, bundle_version=bundle_version,
-        xml_url=url_for("definitions.xml", key=key, version=latest.version),
-        validate_url=url_for("definitions.validate"), deploy_url=url_for("definitions.deploy"),
+        xml_url=url_for("ui.definition_xml", key=key, version=latest.version),
+        validate_url=url_for("ui.modeler_validate"), deploy_url=url_for("ui.modeler_deploy"),
         card_url=url_for("ui.definition", key=key),
     )
+
+
+@bp.route("/definitions/<key>/xml")
+@login_required()
+def definition_xml(key: str, actor: Actor):
+    """BPMN XML версії процесу (для переглядача діаграми й модельєра)"""
+    versions = _versions(key)
+    wanted = request.args.get("version", type=int)
+    row = versions[0] if wanted is None else next((v for v in versions if v.version == wanted), None)
+    if row is None:
+        abort(404)
+    return Response(row.bpmn_xml, mimetype="application/xml")
+
+
+def _posted_bundle() -> engine_definitions.Bundle:
+    """The modeler's diagram: BPMN XML in the body; forms and decision tables from the library folders."""
+    config = settings()
+    return engine_definitions.assemble("diagram.bpmn", request.get_data(), {}, config.bpmn_dir, config.forms_dir)
+
+
+@bp.route("/definitions/modeler/validate", methods=["POST"])
+@login_required(*DEPLOY_ROLES)
+def modeler_validate(actor: Actor):
+    """Перевірка діаграми з модельєра (422 — помилки за елементами, як в API)"""
+    compiled = engine_definitions.compile_bundle(_posted_bundle())
+    return jsonify({"valid": True, "key": compiled.key, "steps": compiled.steps})
+
+
+@bp.route("/definitions/modeler/deploy", methods=["POST"])
+@login_required(*DEPLOY_ROLES)
+def modeler_deploy(actor: Actor):
+    """Розгортання нової версії з модельєра"""
+    bundle = _posted_bundle()
+    with operation() as (uow, ctx):
+        row, created = engine_definitions.deploy(uow, bundle, actor.login, ctx.now())
+        uow.commit()
+        return jsonify({"key": row.key, "version": row.version, "created": created}), 201

@@ -24,7 +24,10 @@ EVENT_LABELS = {
     "case_registered": "Звернення зареєстровано", "task_completed": "Крок виконано", "task_claimed": "Взято в роботу",
     "task_unclaimed": "Повернуто в чергу", "timer_fired": "Настав строк події", "case_finished": "Справу завершено",
     "case_cancelled": "Справу скасовано", "case_viewed": "Переглянуто дані справи",
+    "task_viewed": "Переглянуто дані кроку",
 }
+#: Audited reads, hidden from the history unless asked for (?views=1).
+READ_EVENTS = frozenset({"case_viewed", "task_viewed"})
 #: Values the engine adds to a case's data; the page shows them as dates, not as form data.
 ENGINE_KEYS = frozenset({"received_at", "received_date", "target_due", "legal_due"})
 PER_PAGE = 50
@@ -161,9 +164,9 @@ def case(instance_id: int, actor: Actor):
     return render_template(
         "case.html", case=body, application=display_rows(start_props, {k: v for k, v in data.items() if k in start_props}),
         other_data=display_rows(props, {k: v for k, v in data.items() if k not in start_props}, skip=ENGINE_KEYS),
-        history=[h for h in history if show_views or h["event"] != "case_viewed"],
-        views_count=sum(1 for h in history if h["event"] == "case_viewed"), show_views=show_views,
-        diagram_xml_url=url_for("definitions.xml", key=definition.key, version=definition.version),
+        history=[h for h in history if show_views or h["event"] not in READ_EVENTS],
+        views_count=sum(1 for h in history if h["event"] in READ_EVENTS), show_views=show_views,
+        diagram_xml_url=url_for("ui.definition_xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
         may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])},
     )

@@ -5,6 +5,7 @@ Every figure comes from ``engine.sla`` (the same calls as ``/api/v1/sla/*``).
 
 import csv
 import io
+import re
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +95,7 @@ def dashboard_csv(actor: Actor):
     figures = _figures()
     names = figures["names"]
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer = SafeCsvWriter(out)
     writer.writerow([f"Контроль строків станом на {ua_datetime(figures['now'])}"])
     writer.writerow([])
     writer.writerow(["Прострочені справи"])
@@ -131,6 +132,29 @@ def dashboard_csv(actor: Actor):
         "Content-Disposition": f'attachment; filename="marshrut-deadlines-{stamp}.csv"',
         "Content-Type": "text/csv; charset=utf-8",
     })
+
+
+#: Cells a spreadsheet would read as a formula (or that hide one behind a tab or carriage return).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as written to the CSV: text that starts like a formula gets a leading ``'`` (OWASP's
+    advice against CSV injection), so a step named ``=HYPERLINK(…)`` stays text; numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+class SafeCsvWriter:
+    """``csv.writer`` (``;``, CRLF, as Ukrainian Excel opens it) that escapes every cell with :func:`csv_cell`."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+
+    def writerow(self, row: list[Any]) -> None:
+        self._writer.writerow([csv_cell(value) for value in row])
 
 
 def _num(value: Any) -> str:

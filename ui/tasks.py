@@ -147,7 +147,7 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
         definition = queries.definition_of(uow, instance)
         uow.commit()
         schema = definition.forms.get(row.element_id) or {}
-        task = views.task_view(row, ctx.now(), ctx.calendar, instance.number, schema)
+        task = views.task_view(row, ctx.now(), ctx.calendar, instance.number, schema, with_data=True)  # read audited above
         today = ctx.calendar.local_date(ctx.now())
     props = data_props(definition)
     start_props = (definition.forms.get("start") or {}).get("properties") or {}

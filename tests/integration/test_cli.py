@@ -18,9 +18,9 @@ import pytest
 from sqlalchemy import func, select
 
 from engine import users
-from engine.models import AuditEvent, Base, Definition, Task, User
+from engine.models import AuditEvent, Definition, Task, User
 from engine.store import Database
-from tests.conftest import ROOT, kyiv, set_now
+from tests.conftest import ROOT, empty_tables, kyiv, set_now
 from tests.walks import APPLICATION
 
 MARSHRUT = Path(sys.executable).parent / "marshrut"
@@ -65,8 +65,7 @@ def latin_b_diagram(folder: Path) -> Path:
 def shell(migrated: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     db = Database(migrated)
     with db.engine.begin() as connection:  # empty, as the ``db`` fixture leaves it
-        for table in reversed(Base.metadata.sorted_tables):
-            connection.execute(table.delete())
+        empty_tables(connection)
     set_now(db, kyiv("2026-02-02 10:00"))
     folder = tmp_path_factory.mktemp("cli")
     application = folder / "application.json"

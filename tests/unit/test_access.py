@@ -85,9 +85,13 @@ def test_the_completing_role_and_the_participants_see_the_task():
     assert may_view_task(actor("programs_head"), "accounting_head", PARTICIPANTS)
 
 
-@pytest.mark.parametrize("overseer", ["manager", "admin"])
-def test_overseers_see_every_task(overseer):
-    assert may_view_task(actor(overseer), "accounting_head", PARTICIPANTS)
+def test_managers_see_every_task():
+    assert may_view_task(actor("manager"), "accounting_head", PARTICIPANTS)
+
+
+def test_an_admin_administers_and_does_not_see_other_units_tasks():
+    assert not may_view_task(actor("admin"), "accounting_head", PARTICIPANTS)
+    assert not actor("admin").oversees
 
 
 def test_an_uninvolved_role_does_not_see_the_task():
@@ -104,6 +108,11 @@ def test_a_case_is_seen_by_its_involved_roles_its_registrar_and_overseers():
     assert may_view_case(actor("manager"), involved, "someone")
     assert not may_view_case(actor("provider"), involved, "someone")
     assert not may_view_case(actor("intake", login="reception"), involved, None)
+
+
+def test_an_admin_does_not_read_a_case_it_is_not_involved_in():
+    assert not may_view_case(actor("admin"), {"programs_dept"}, "someone")
+    assert may_view_case(actor("admin", login="root"), {"programs_dept"}, "root")  # registered it
 
 
 def test_an_actor_knows_its_roles_and_whether_it_oversees():

@@ -1,7 +1,8 @@
 // The analysts' modeler page: bpmn-js Modeler with the properties panel and the Camunda
 // moddle (so `camunda:properties` — action, days, days_min, … — are editable), «Перевірити»
-// (validate) and «Розгорнути» (deploy) against the REST API with the session cookie, and
-// the element-level errors of a 422 shown in a list and on the canvas.
+// (validate) and «Розгорнути» (deploy) through the pages' own routes (the session cookie plus
+// the page's CSRF token in X-CSRFToken; the REST API takes bearer tokens only), and the
+// element-level errors of a 422 shown in a list and on the canvas.
 //
 // Bundled by esbuild (`npm run build`, run by scripts/setup) into ui/static/build/modeler.js:
 // the properties panel ships ES modules only.
@@ -28,6 +29,12 @@ function element(tag, attrs = {}, text) {
     node.textContent = text;
   }
   return node;
+}
+
+/** The page's CSRF token (base.html's <meta name="csrf-token">), sent with every write. */
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.getAttribute('content') : '';
 }
 
 function problemText(body, response) {
@@ -113,7 +120,11 @@ export class ModelerPage {
     const response = await fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/xml; charset=utf-8', Accept: 'application/json' },
+      headers: {
+        'Content-Type': 'application/xml; charset=utf-8',
+        Accept: 'application/json',
+        'X-CSRFToken': csrfToken()
+      },
       body: xml
     });
     let body = null;
