@@ -34,4 +34,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_password=env.get("MARSHRUT_SMTP_PASSWORD") or None,
         smtp_sender=env.get("MARSHRUT_SMTP_SENDER") or defaults.smtp_sender,
         smtp_starttls=_flag(env.get("MARSHRUT_SMTP_STARTTLS")),
+        timer_attempts=int(env.get("MARSHRUT_TIMER_ATTEMPTS") or defaults.timer_attempts),
+        timer_backoff_seconds=float(env.get("MARSHRUT_TIMER_BACKOFF_SECONDS") or defaults.timer_backoff_seconds),
+        email_sending_timeout=float(env.get("MARSHRUT_EMAIL_SENDING_TIMEOUT") or defaults.email_sending_timeout),
     )

@@ -35,3 +35,9 @@ class Settings:
     smtp_password: str | None = None
     smtp_sender: str = "marshrut@localhost"
     smtp_starttls: bool = False
+    #: A timer that fails to fire is tried this many times (waiting ``timer_backoff_seconds``,
+    #: doubled after each failure), then becomes an incident.
+    timer_attempts: int = 3
+    timer_backoff_seconds: float = 60.0
+    #: An e-mail claimed this many seconds ago and not marked sent (its worker died) is sent once more.
+    email_sending_timeout: float = 300.0
