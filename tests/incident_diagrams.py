@@ -74,6 +74,10 @@ def diagram(element: str) -> str:
     text = text.replace("<bpmn:flowNodeRef>step_one</bpmn:flowNodeRef>",
                         "<bpmn:flowNodeRef>step_one</bpmn:flowNodeRef><bpmn:flowNodeRef>compute</bpmn:flowNodeRef>"
                         "<bpmn:flowNodeRef>step_two</bpmn:flowNodeRef>")
+    shapes = "".join(
+        f'<bpmndi:BPMNShape id="{element}_di" bpmnElement="{element}"><dc:Bounds x="{x}" y="210" width="100" height="80" />'
+        "</bpmndi:BPMNShape>" for element, x in (("compute", 290), ("step_two", 430), ("wait", 570)))
+    text = text.replace("</bpmndi:BPMNPlane>", shapes + "</bpmndi:BPMNPlane>")
     assert text.count("compute") >= 4
     return text
 
