@@ -12,6 +12,7 @@ from engine.operation import operation
 from tests.conftest import kyiv
 from tests.incident_diagrams import with_decision, with_script, with_timer_then_script, without_compute
 from tests.integration.engine_walk import Walker
+from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
 # A script naming what does not exist; a decision cell written Camunda's way (`true`, not `True`).
 BROKEN = [(with_script("x = undefined_name"), "undefined_name"), (with_decision("true"), "true")]
@@ -175,3 +176,18 @@ def test_a_case_waiting_for_the_committee_moves_to_a_new_version_keeping_its_tim
     walker.at(kyiv("2026-02-18 09:30"))
     assert walker.tick().timers_fired == 1
     assert walker.open_ids(case) == ["record_committee_decision"]
+
+
+def test_a_failing_gateway_condition_opens_an_incident_at_the_gateway(deployed, settings, actors):
+    walker = Walker(deployed, settings, actors).at(kyiv("2026-02-02 10:00"))
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        current = definitions.latest(uow, "address_aid")
+        bpmn, dmn, forms = current.bpmn_xml, current.dmn_xml, current.forms
+    camunda_style = bpmn.replace("package_complete == True<", "package_complete == true<")  # `true`: a NameError
+    assert camunda_style != bpmn
+    deploy(walker, definitions.Bundle("address_aid.bpmn", camunda_style.encode(), {k: v.encode() for k, v in dmn.items()}, forms))
+    case = walker.start("address_aid", APPLICATION)
+    walker.complete(case, "accept_documents", ADDRESS_AID_STEPS["accept_documents"])
+    [incident] = open_incidents(walker, case)
+    assert incident.element_id == "package_check" and "true" in incident.message
+    assert task_rows(walker, case)["accept_documents"] == "completed"
