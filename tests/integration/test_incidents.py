@@ -5,8 +5,8 @@ retry move the case on."""
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, incidents, migration, queries, runtime
-from engine.errors import Conflict, Forbidden
+from engine import definitions, evaluator, incidents, migration, queries, runtime
+from engine.errors import Conflict, EngineError, Forbidden
 from engine.models import AuditEvent, Incident, Instance, Notification, Task, Timer
 from engine.operation import operation
 from tests.conftest import kyiv
@@ -191,3 +191,25 @@ def test_a_failing_gateway_condition_opens_an_incident_at_the_gateway(deployed, 
     [incident] = open_incidents(walker, case)
     assert incident.element_id == "package_check" and "true" in incident.message
     assert task_rows(walker, case)["accept_documents"] == "completed"
+
+
+class LimitHit(EngineError):
+    """Stands for the sandbox's limit error (an EngineError, raised from inside the script's run)."""
+
+
+def test_a_sandbox_limit_hit_in_a_script_is_an_incident_not_a_failed_completion(walker, monkeypatch):
+    deploy(walker, with_script("x = 1"))
+    case = walker.start("mini", {"surname": "Коваль"})
+
+    def over_the_limit(self, script, context, external_context=None):
+        raise LimitHit("Скрипт перевищив ліміт часу")
+
+    monkeypatch.setattr(evaluator.RestrictedEnvironment, "execute", over_the_limit)
+    walker.complete(case, "step_one", {"done_on": "2026-02-02"})
+    [incident] = open_incidents(walker, case)
+    assert incident.element_id == "compute" and "ліміт часу" in incident.message
+    assert task_rows(walker, case) == {"step_one": "completed"}
+
+    monkeypatch.undo()  # the limit no longer hit (say, raised by the operator): a retry goes on
+    assert retry(walker, incident.id).resolved_at is not None
+    assert walker.open_ids(case) == ["step_two"]
