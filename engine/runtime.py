@@ -3,6 +3,7 @@
 This is the only module that touches SpiffWorkflow's task objects.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -92,11 +93,11 @@ def run_automatic(workflow: BpmnWorkflow) -> Failure | None:
     before it done, so what people did is kept and the failure is returned, not raised.
     A failure Spiff cannot pin on a task (the workflow's state unknown) is raised as before.
     """
-    failed_before = {task.id for task in workflow.get_tasks(state=TaskState.ERROR)}
+    started = time.time()  # Spiff's clock for state changes: a task failed in this run changed after it
     try:
         workflow.do_engine_steps()
     except Exception as err:  # noqa: BLE001 - whatever a diagram's code raised, sandbox limits included
-        failed = _failed_task(workflow, err, failed_before)
+        failed = _failed_task(workflow, err, started)
         if failed is None:
             raise
         message = str(err).strip() or type(err).__name__
@@ -104,11 +105,11 @@ def run_automatic(workflow: BpmnWorkflow) -> Failure | None:
     return None
 
 
-def _failed_task(workflow: BpmnWorkflow, err: Exception, failed_before: set[UUID]) -> Any:
-    task = getattr(err, "task", None)
+def _failed_task(workflow: BpmnWorkflow, err: Exception, started: float) -> Any:
+    task = getattr(err, "task", None)  # Spiff's WorkflowTaskException names it
     if task is not None and task.state == TaskState.ERROR:
         return task
-    new = [t for t in workflow.get_tasks(state=TaskState.ERROR) if t.id not in failed_before]
+    new = [t for t in workflow.get_tasks(state=TaskState.ERROR) if t.last_state_change >= started]
     return max(new, key=lambda t: t.last_state_change) if new else None
 
 
