@@ -24,6 +24,8 @@ EVENT_LABELS = {
     "case_registered": "Звернення зареєстровано", "task_completed": "Крок виконано", "task_claimed": "Взято в роботу",
     "task_unclaimed": "Повернуто в чергу", "timer_fired": "Настав строк події", "case_finished": "Справу завершено",
     "case_cancelled": "Справу скасовано", "case_viewed": "Переглянуто дані справи",
+    "incident_opened": "Інцидент: помилка автоматичного елемента", "incident_retry_failed": "Повтор елемента не вдався",
+    "incident_resolved": "Інцидент розв'язано: елемент виконано", "case_migrated": "Справу перенесено на іншу версію процесу",
 }
 #: Values the engine adds to a case's data; the page shows them as dates, not as form data.
 ENGINE_KEYS = frozenset({"received_at", "received_date", "target_due", "legal_due"})
