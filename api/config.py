@@ -41,4 +41,7 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         # under var/ that ./scripts/run serves on 127.0.0.1 over plain HTTP).
         secure_cookies=_flag(secure) if secure else database_url != defaults.database_url,
         trusted_proxies=int(env.get("MARSHRUT_TRUSTED_PROXIES") or 0),
+        timer_attempts=int(env.get("MARSHRUT_TIMER_ATTEMPTS") or defaults.timer_attempts),
+        timer_backoff_seconds=float(env.get("MARSHRUT_TIMER_BACKOFF_SECONDS") or defaults.timer_backoff_seconds),
+        email_sending_timeout=float(env.get("MARSHRUT_EMAIL_SENDING_TIMEOUT") or defaults.email_sending_timeout),
     )

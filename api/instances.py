@@ -4,10 +4,10 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from api.auth import require
-from api.deps import operation
-from api.presenters import instance_body
-from api.schemas import CancelSchema, HistorySchema, InstanceListArgs, InstanceSchema, StartInstanceSchema, page_of
-from engine import audit, cases, queries, views
+from api.deps import operation, operation_attempts
+from api.presenters import instance_body, moved_body
+from api.schemas import CancelSchema, HistorySchema, InstanceListArgs, InstanceSchema, MigrateSchema, StartInstanceSchema, page_of
+from engine import audit, cases, migration, queries, views
 from engine.access import Actor
 
 bp = Blueprint("instances", __name__, description="Справи (екземпляри процесів)")
@@ -90,3 +90,17 @@ def cancel(body: dict, instance_id: int, actor: Actor):
                                          with_data=False)
         uow.commit()
     return result
+
+
+@bp.route("/process-instances/<int:instance_id>/migrate", methods=["POST"])
+@require("admin", "analyst")
+@bp.arguments(MigrateSchema)
+@bp.response(200, InstanceSchema)
+def migrate(body: dict, instance_id: int, actor: Actor):
+    """Move a running case to another version of its process (422 names the open steps it lacks)"""
+    for attempt in operation_attempts():
+        with attempt as (uow, ctx):
+            instance = migration.migrate_case(uow, actor, ctx, instance_id, body["version"])
+            result = moved_body(uow, ctx, actor, instance)
+            uow.commit()
+            return result

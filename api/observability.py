@@ -118,7 +118,7 @@ class DatabaseGauges:
             due = connection.scalar(select(func.count()).where(Timer.state == "waiting", Timer.fires_at <= now))
             yield GaugeMetricFamily("marshrut_timers_due", "Timers due and not yet fired", value=float(due or 0))
             outbox = connection.scalar(select(func.count()).where(Notification.email.is_not(None),
-                                                                  Notification.emailed_at.is_(None)))
+                                                                  Notification.email_state.in_(("pending", "sending"))))
             yield GaugeMetricFamily("marshrut_email_outbox", "Notifications whose e-mail is not sent yet",
                                     value=float(outbox or 0))
             incidents = self._open_incidents(connection)

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from engine import audit, definitions, queries, views
+from engine import audit, definitions, incidents, queries, views
 from engine.access import Actor
 from engine.cases import Completed
 from engine.context import Context
@@ -24,7 +24,19 @@ def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instanc
         audit.record(uow, "case_viewed", actor.login, ctx.now(), instance.id)
     open_tasks = held.open_tasks if held else queries.open_tasks(uow, instance.id)
     timers = held.timers if held else queries.waiting_timers(uow, instance.id)
-    return views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar)
+    failures = [incidents.view(i, instance.number, ctx.calendar) for i in incidents.open_of(uow, instance.id)]
+    return views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar,
+                               incidents=failures)
+
+
+def moved_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instance) -> dict[str, Any]:
+    """A case after a repair (migration): in full for those who may see it, else without its data."""
+    if queries.can_see(uow, actor, instance):
+        return instance_body(uow, ctx, actor, instance, record_read=False)
+    failures = [incidents.view(i, instance.number, ctx.calendar) for i in incidents.open_of(uow, instance.id)]
+    return views.instance_view(instance, queries.definition_of(uow, instance), queries.open_tasks(uow, instance.id),
+                               queries.waiting_timers(uow, instance.id), ctx.now(), ctx.calendar, with_data=False,
+                               incidents=failures)
 
 
 def completed_body(uow: UnitOfWork, ctx: Context, actor: Actor, done: Completed) -> dict[str, Any]:

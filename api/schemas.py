@@ -159,6 +159,18 @@ class WaitingSchema(Schema):
     fires_at = fields.String()
 
 
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.Integer()
+    number = fields.String(allow_none=True)
+    element_id = fields.String()
+    message = fields.String()
+    created_at = fields.String()
+    attempts = fields.Integer()
+    last_attempt_at = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+
+
 class InstanceSchema(Schema):
     id = fields.Integer()
     number = fields.String()
@@ -177,6 +189,7 @@ class InstanceSchema(Schema):
     created_by = fields.String(allow_none=True)
     completed_at = fields.String(allow_none=True)
     data = fields.Dict(allow_none=True)
+    incidents = fields.List(fields.Nested(IncidentSchema))  # open ones (a case's own answer only)
 
 
 class CompletedSchema(Schema):
@@ -222,3 +235,7 @@ class TickSchema(Schema):
     cases = fields.Integer()
     timers_fired = fields.Integer()
     now = fields.String()
+
+
+class MigrateSchema(Schema):
+    version = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_INT))

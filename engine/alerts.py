@@ -3,16 +3,23 @@ responsible role; e-mailed when SMTP is configured.
 
 A breach is claimed by flipping its ``*_recorded`` flag with a conditional UPDATE, so two
 workers never notify the same breach twice. Notifications are rows first (committed with
-the claim) and e-mails second, so a worker killed in between sends them on its next pass.
+the claim) and e-mails second, through an outbox (:func:`send_pending_emails`): each
+e-mail is claimed, sent and marked on its own, so a worker killed mid-pass re-sends at
+most the one message it was sending.
 """
 
+import email.errors
+import email.policy
 import smtplib
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
+from engine.clock import Clock, SystemClock
 from engine.config import Settings
 from engine.context import Context
 from engine.models import Instance, Notification, Task, User
@@ -77,25 +84,129 @@ def _notify(uow: UnitOfWork, people: Iterable[User], kind: str, instance: Instan
             ))
 
 
-def send_pending_emails(db: Database, settings: Settings, ctx: Context, batch: int = 200) -> int:
-    """E-mail notifications not yet sent (each claimed under a row lock on PostgreSQL)."""
+#: A notification's e-mail in the outbox.
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+#: Claims of one e-mail at most: the first, and one more after a worker died while sending it.
+MAX_CLAIMS = 2
+
+
+def send_pending_emails(db: Database, settings: Settings, ctx: Context, batch: int = 200,
+                        clock: Clock | None = None) -> int:
+    """Send the outbox: each notification's e-mail claimed, sent and marked in its own transactions.
+
+    A claim (a conditional UPDATE to ``sending``) is committed before the message goes out and
+    the ``sent`` mark right after, so a worker killed in between leaves one message ``sending``:
+    it is sent once more after ``settings.email_sending_timeout`` (by ``clock``, the machine's
+    by default), and marked ``failed`` if that also never finishes. A message the server refuses
+    for good (a refused recipient, a 5xx answer) or that cannot be built is marked ``failed``
+    with the reason; when the server cannot be reached the message goes back to ``pending``
+    and the rest wait for the next pass.
+
+    :return: how many were sent.
+    """
     if not settings.smtp_host:
         return 0
-    sent = 0
+    wall = (clock or SystemClock()).now()
+    cutoff = wall - timedelta(seconds=settings.email_sending_timeout)
     with db.unit_of_work() as uow:
-        query = select(Notification).where(Notification.email.is_not(None), Notification.emailed_at.is_(None)).limit(batch)
-        if uow.is_postgres:
-            query = query.with_for_update(skip_locked=True)
-        pending = list(uow.session.scalars(query))
-        if not pending:
-            return 0
-        with _smtp(settings) as smtp:
-            for notification in pending:
-                smtp.send_message(_message(settings, notification))
-                notification.emailed_at = ctx.now()
-                sent += 1
+        _give_up_stuck(uow, cutoff)
         uow.commit()
+    with db.unit_of_work() as uow:
+        ids = list(uow.session.scalars(select(Notification.id).where(_sendable(cutoff)).order_by(Notification.id).limit(batch)))
+    sent, smtp = 0, None
+    try:
+        for notification_id in ids:
+            notification = _claim_email(db, notification_id, wall, cutoff)
+            if notification is None:
+                continue  # another worker took it
+            try:
+                message = _message(settings, notification)
+                if smtp is None:
+                    smtp = _smtp(settings)
+                smtp.send_message(message)
+            except (ValueError, TypeError, IndexError, email.errors.MessageError) as err:  # cannot be sent as is
+                _finish(db, notification_id, FAILED, error=f"Лист не сформовано: {err}")
+            except smtplib.SMTPRecipientsRefused as err:
+                _finish(db, notification_id, FAILED, error=f"Адресу відхилено: {_refusals(err)}")
+            except smtplib.SMTPResponseException as err:
+                if err.smtp_code < 500:
+                    _release(db, notification_id)
+                    break
+                _finish(db, notification_id, FAILED, error=f"Сервер відхилив лист: {err.smtp_code} {_text(err.smtp_error)}")
+            except (smtplib.SMTPException, OSError):  # the server is unreachable: this and the rest wait
+                _release(db, notification_id)
+                smtp = None
+                break
+            else:
+                _finish(db, notification_id, SENT, emailed_at=ctx.now())
+                sent += 1
+    finally:
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                pass
     return sent
+
+
+def _sendable(cutoff: datetime) -> Any:
+    """SQL: an e-mail waiting to be sent, or claimed before ``cutoff`` by a worker that never finished (once)."""
+    stale = and_(Notification.email_state == SENDING, Notification.email_claimed_at < cutoff,
+                 Notification.email_attempts < MAX_CLAIMS)
+    return and_(Notification.email.is_not(None), or_(Notification.email_state == PENDING, stale))
+
+
+def _give_up_stuck(uow: UnitOfWork, cutoff: datetime) -> None:
+    uow.session.execute(
+        update(Notification).where(Notification.email_state == SENDING, Notification.email_claimed_at < cutoff,
+                                   Notification.email_attempts >= MAX_CLAIMS)
+        .values(email_state=FAILED, email_error="Надсилання двічі не завершилося (обробник зупинився)")
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _claim_email(db: Database, notification_id: int, wall: datetime, cutoff: datetime) -> Notification | None:
+    """Mark the e-mail ``sending`` if it is still sendable (committed); the row, or ``None`` if another worker won."""
+    with db.unit_of_work() as uow:
+        claimed = uow.session.execute(
+            update(Notification).where(Notification.id == notification_id, _sendable(cutoff))
+            .values(email_state=SENDING, email_claimed_at=wall, email_attempts=Notification.email_attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount == 1
+        if not claimed:
+            return None
+        uow.commit()
+        return uow.session.get(Notification, notification_id)
+
+
+def _finish(db: Database, notification_id: int, state: str, emailed_at: datetime | None = None,
+            error: str | None = None) -> None:
+    with db.unit_of_work() as uow:
+        uow.session.execute(
+            update(Notification).where(Notification.id == notification_id, Notification.email_state == SENDING)
+            .values(email_state=state, emailed_at=emailed_at, email_error=error[:2000] if error else None)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+
+
+def _release(db: Database, notification_id: int) -> None:
+    """Put a claimed e-mail back (it was not sent): the claim does not count."""
+    with db.unit_of_work() as uow:
+        uow.session.execute(
+            update(Notification).where(Notification.id == notification_id, Notification.email_state == SENDING)
+            .values(email_state=PENDING, email_attempts=Notification.email_attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        uow.commit()
+
+
+def _refusals(error: smtplib.SMTPRecipientsRefused) -> str:
+    return "; ".join(f"{rcpt}: {code} {_text(reason)}" for rcpt, (code, reason) in error.recipients.items())
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _smtp(settings: Settings) -> smtplib.SMTP:
@@ -107,11 +218,23 @@ def _smtp(settings: Settings) -> smtplib.SMTP:
     return smtp
 
 
+def one_line(text: str) -> str:
+    """Header text on one line: every run of whitespace, line breaks included, becomes one space."""
+    return " ".join(text.split())
+
+
 def _message(settings: Settings, notification: Notification) -> EmailMessage:
-    message = EmailMessage()
+    """The e-mail, headers built by the standard library's SMTP policy from one-line values.
+
+    :raise ValueError: the recipient is not one valid address.
+    """
+    message = EmailMessage(policy=email.policy.SMTP)
     message["From"] = settings.smtp_sender
-    message["To"] = notification.email
-    message["Subject"] = notification.subject
+    message["To"] = Address(addr_spec=one_line(notification.email or ""))
+    message["Subject"] = one_line(notification.subject)
+    # The same id if it is ever sent twice (a worker killed after sending): mail clients show it once.
+    domain = settings.smtp_sender.rpartition("@")[2] or "marshrut"
+    message["Message-ID"] = f"<notification-{notification.id}@{one_line(domain)}>"
     message.set_content(notification.body)
     return message
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, text
 
-from engine import audit, case_sync, definitions, queries, runtime
+from engine import audit, case_sync, definitions, incidents, queries, runtime
 from engine.access import Actor, may_complete, may_view_task
 from engine.context import Context
 from engine.deadlines import case_dates
@@ -64,7 +64,7 @@ def start_case(
         "target_due": dates.target_due.isoformat() if dates.target_due else None,
         "legal_due": dates.legal_due.isoformat() if dates.legal_due else None,
     }
-    workflow = runtime.start(compiled, {**data, **engine_vars}, ctx)
+    workflow, failure = runtime.start(compiled, {**data, **engine_vars}, ctx)
     prefix = number_prefix(process_key, props)
     instance = Instance(
         number=next_number(uow, process_key, prefix, received.year), process_key=process_key,
@@ -76,6 +76,7 @@ def start_case(
     uow.flush()
     audit.record(uow, "case_registered", actor.login, now, instance.id, data={"number": instance.number, "data": data})
     case_sync.sync(uow, instance, workflow, compiled, ctx, actor.login, case_sync.CaseRows({}, {}, False))
+    incidents.record_failure(uow, instance, failure, now, actor.login)
     return instance
 
 
@@ -103,12 +104,13 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     _check_rule(compiled.step(task.element_id) or {}, {**instance.data, **(task.inputs or {}), **data}, ctx)
     before = case_sync.read(uow, instance)
     workflow = runtime.load(instance.state, compiled, ctx)
-    runtime.complete(workflow, task.spiff_id, data)
+    failure = runtime.complete(workflow, task.spiff_id, data)  # the step is kept even if what follows fails
     now = ctx.now()
     task.state, task.completed_at, task.completed_by, task.data = DONE, now, actor.login, data
     audit.record(uow, "task_completed", actor.login, now, instance.id, task.id,
                  {"element_id": task.element_id, "name": task.name, "data": data})
     open_tasks, timers = case_sync.sync(uow, instance, workflow, compiled, ctx, actor.login, before, completed=task)
+    incidents.record_failure(uow, instance, failure, now, actor.login)
     return Completed(task, instance, open_tasks, timers)
 
 
@@ -175,13 +177,17 @@ def cancel_case(uow: UnitOfWork, actor: Actor, ctx: Context, instance_id: int, r
     instance.status, instance.completed_at, instance.updated_at = CANCELLED, now, now
     instance.state = runtime.dump(workflow)
     case_sync.withdraw(list(before.open_tasks.values()), list(before.timers.values()), now)
+    incidents.resolve_all(uow, instance.id, now, actor.login)
     audit.record(uow, "case_cancelled", actor.login, now, instance.id, data={"reason": reason.strip()})
     uow.flush()
     return instance
 
 
 def fire_due_timers(uow: UnitOfWork, ctx: Context, instance_id: int) -> list[str]:
-    """Fire the case's timers whose moment has come; returns the fired element ids."""
+    """Fire the case's timers whose moment has come; returns the fired element ids.
+
+    Automatic work after a fired timer that fails becomes an incident (the timer stays fired).
+    """
     instance = _instance_for_update(uow, instance_id)
     if instance.status != RUNNING:
         return []
@@ -190,9 +196,10 @@ def fire_due_timers(uow: UnitOfWork, ctx: Context, instance_id: int) -> list[str
     rows = case_sync.read(uow, instance)
     workflow = runtime.load(instance.state, compiled, ctx)
     before = {t.spiff_id for t in runtime.waiting_timers(workflow)}
-    runtime.fire_timers(workflow)
+    failure = runtime.fire_timers(workflow)
     after = {t.spiff_id for t in runtime.waiting_timers(workflow)}
     case_sync.sync(uow, instance, workflow, compiled, ctx, None, rows)
+    incidents.record_failure(uow, instance, failure, ctx.now())
     return sorted(before - after)
 
 

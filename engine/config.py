@@ -45,3 +45,9 @@ class Settings:
     var_dir: Path = PROJECT_ROOT / "var"
     secure_cookies: bool = True
     trusted_proxies: int = 0
+    #: A timer that fails to fire is tried this many times (waiting ``timer_backoff_seconds``,
+    #: doubled after each failure), then becomes an incident.
+    timer_attempts: int = 3
+    timer_backoff_seconds: float = 60.0
+    #: An e-mail claimed this many seconds ago and not marked sent (its worker died) is sent once more.
+    email_sending_timeout: float = 300.0

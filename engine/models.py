@@ -151,6 +151,11 @@ class Timer(Base):
     fires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     state: Mapped[str] = mapped_column(String(20))
     fired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: Failed tries to fire it; the worker waits until ``next_attempt_at`` before the next one.
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The open incident that holds it (the worker leaves it alone until the incident is retried).
+    incident_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class AuditEvent(Base):
@@ -201,6 +206,36 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     emailed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    #: The e-mail's outbox state: ``pending``, ``sending`` (claimed by a worker), ``sent``, ``failed``.
+    email_state: Mapped[str] = mapped_column(String(20), default="pending", server_default="pending")
+    #: When a worker claimed it (the machine's clock): a claim older than the timeout is retried once.
+    email_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    email_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- incidents ---
+
+
+class Incident(Base):
+    """Automatic work of a case that failed at one element (a script, a condition, a decision,
+    a timer's continuation): the case waits there until the incident is retried."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_open", "resolved_at", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    element_id: Mapped[str] = mapped_column(String(100))
+    #: The failed task in the case's workflow (ERROR state); ``None`` for a timer that could not fire.
+    spiff_id: Mapped[str | None] = mapped_column(String(36))
+    timer_id: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Failed runs of the element (the first included).
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    last_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    resolved_by: Mapped[str | None] = mapped_column(String(80))
 
 
 # --- web security: revocable sessions, failed logins ---

@@ -3,11 +3,13 @@
 This is the only module that touches SpiffWorkflow's task objects.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.util.diff import diff_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.util.task import TaskState
@@ -70,13 +72,53 @@ def script_engine(ctx: Context) -> ScriptEngine:
     return ScriptEngine(ctx.clock, ctx.calendar)
 
 
-def start(compiled: Compiled, data: dict[str, Any], ctx: Context) -> BpmnWorkflow:
-    """A new workflow with ``data`` as the start event's data, run up to its first wait."""
+@dataclass(frozen=True)
+class Failure:
+    """Automatic work that failed: its element, its task (left in Spiff's ERROR state, the
+    workflow standing at the last good point before it) and what went wrong."""
+
+    element_id: str
+    spiff_id: str
+    message: str
+
+
+#: How much of an error's text an incident keeps.
+MESSAGE_LIMIT = 2000
+
+
+def run_automatic(workflow: BpmnWorkflow) -> Failure | None:
+    """Run the workflow's automatic work (scripts, gateways, decisions) up to its next wait.
+
+    A failing element stops the run there: Spiff leaves that task in ERROR and everything
+    before it done, so what people did is kept and the failure is returned, not raised.
+    A failure Spiff cannot pin on a task (the workflow's state unknown) is raised as before.
+    """
+    started = time.time()  # Spiff's clock for state changes: a task failed in this run changed after it
+    try:
+        workflow.do_engine_steps()
+    except Exception as err:  # noqa: BLE001 - whatever a diagram's code raised, sandbox limits included
+        failed = _failed_task(workflow, err, started)
+        if failed is None:
+            raise
+        message = str(err).strip() or type(err).__name__
+        return Failure(failed.task_spec.bpmn_id or failed.task_spec.name, str(failed.id), message[:MESSAGE_LIMIT])
+    return None
+
+
+def _failed_task(workflow: BpmnWorkflow, err: Exception, started: float) -> Any:
+    task = getattr(err, "task", None)  # Spiff's WorkflowTaskException names it
+    if task is not None and task.state == TaskState.ERROR:
+        return task
+    new = [t for t in workflow.get_tasks(state=TaskState.ERROR) if t.last_state_change >= started]
+    return max(new, key=lambda t: t.last_state_change) if new else None
+
+
+def start(compiled: Compiled, data: dict[str, Any], ctx: Context) -> tuple[BpmnWorkflow, Failure | None]:
+    """A new workflow with ``data`` as the start event's data, run up to its first wait (or failure)."""
     workflow = BpmnWorkflow(compiled.spec, compiled.subprocess_specs, script_engine=script_engine(ctx))
     for task in workflow.get_tasks(state=TaskState.READY):
         task.data.update(data)
-    workflow.do_engine_steps()
-    return workflow
+    return workflow, run_automatic(workflow)
 
 
 def load(state: str, compiled: Compiled, ctx: Context) -> BpmnWorkflow:
@@ -123,8 +165,10 @@ def fired(workflow: BpmnWorkflow, spiff_id: str) -> bool:
         return False
 
 
-def complete(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> None:
+def complete(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> Failure | None:
     """Merge the form's data into the task, run it and everything automatic after it.
+
+    :return: the automatic work that failed after it (the step itself stays done), if any.
 
     :raise CaseChanged: the step is not ready in this state of the case (someone completed it
         after its row was read).
@@ -137,13 +181,87 @@ def complete(workflow: BpmnWorkflow, spiff_id: str, data: dict[str, Any]) -> Non
         raise CaseChanged("Завдання щойно виконав інший користувач; оновіть сторінку")
     task.data.update(data)
     task.run()
-    workflow.do_engine_steps()
+    return run_automatic(workflow)
 
 
-def fire_timers(workflow: BpmnWorkflow) -> None:
-    """Let timers whose moment has come (by the engine's clock) fire, and run on."""
+def fire_timers(workflow: BpmnWorkflow) -> Failure | None:
+    """Let timers whose moment has come (by the engine's clock) fire, and run on.
+
+    :return: the automatic work after a timer that failed (the timer stays fired), if any.
+    """
     workflow.refresh_waiting_tasks()
-    workflow.do_engine_steps()
+    return run_automatic(workflow)
+
+
+def retry(workflow: BpmnWorkflow, spiff_id: str) -> Failure | None:
+    """Run a failed (ERROR) task again from its own start, under the workflow's current spec,
+    and everything automatic after it.
+
+    :raise CaseChanged: the task is not failed in this state of the case.
+    """
+    try:
+        task = workflow.get_task_from_id(UUID(spiff_id))
+    except TaskNotFoundException:
+        task = None
+    if task is None or task.state != TaskState.ERROR:
+        raise CaseChanged("Цей елемент справи вже не в стані помилки; оновіть сторінку")
+    task.reset_branch(None)  # the data it was given, its spec as the case's version now has it
+    return run_automatic(workflow)
+
+
+def failed_tasks(workflow: BpmnWorkflow) -> list[str]:
+    """Spiff ids of the tasks left failed (ERROR)."""
+    return [str(task.id) for task in workflow.get_tasks(state=TaskState.ERROR)]
+
+
+#: Tasks a case stands at: a person's step, a waiting timer or join, a failed element.
+_OPEN = TaskState.READY | TaskState.WAITING | TaskState.ERROR | TaskState.STARTED
+
+
+def missing_in(workflow: BpmnWorkflow, compiled: Compiled) -> list[str]:
+    """Element ids of the open tasks (ready, waiting, failed) the version ``compiled`` lacks,
+    by SpiffWorkflow's own diff of the workflow against that version's spec."""
+    top, subprocesses = diff_workflow(workflow_state.SERIALIZER.registry, workflow, compiled.spec,
+                                      compiled.subprocess_specs)
+    removed = list(top.removed)
+    for sp_id, diff in subprocesses.items():
+        if diff is None:  # the whole subprocess is gone: its parent task is the open step
+            removed.append(workflow.get_task_from_id(sp_id))
+        else:
+            removed.extend(diff.removed)
+    return sorted({t.task_spec.bpmn_id or t.task_spec.name for t in removed if t.has_state(_OPEN)})
+
+
+def migrate(workflow: BpmnWorkflow, compiled: Compiled) -> None:
+    """Move the workflow onto another version's spec (SpiffWorkflow's diff and alignment).
+
+    Each task is re-pointed at its element in the new version; the predicted future of every
+    ready or waiting task is rebuilt from the new flow. Unlike Spiff's ``migrate_workflow``,
+    open tasks are not reset: a step keeps its id and data (its row stays the same) and a
+    waiting timer keeps the moment it was set for. A failed task keeps its state: retrying it
+    runs the new version's element. Call :func:`missing_in` first: it must be empty.
+    """
+    top, subprocesses = diff_workflow(workflow_state.SERIALIZER.registry, workflow, compiled.spec,
+                                      compiled.subprocess_specs)
+    _move(workflow, top, compiled.spec)
+    for sp_id, diff in subprocesses.items():
+        subprocess = workflow.subprocesses[sp_id]
+        _move(subprocess, diff, compiled.subprocess_specs[subprocess.spec.name])
+    workflow.subprocess_specs = compiled.subprocess_specs
+
+
+def _move(workflow: Any, diff: Any, spec: Any) -> None:
+    workflow.spec = spec
+    for task in workflow.tasks.values():
+        aligned = diff.alignment.get(task)
+        if aligned is not None:
+            task.task_spec = aligned
+    for task in list(workflow.get_tasks(state=TaskState.READY | TaskState.WAITING, skip_subprocesses=True)):
+        if task.id in workflow.tasks:  # not dropped with an earlier task's future
+            task._drop_children(force=True)
+            task.task_spec._predict(task, mask=TaskState.PREDICTED_MASK | task.state)
+    if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+        workflow.last_task = None
 
 
 def ended_status(workflow: BpmnWorkflow, compiled: Compiled) -> str | None:

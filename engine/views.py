@@ -45,8 +45,10 @@ def case_sla(instance: Instance, due: datetime | None, now: datetime) -> str:
 
 
 def instance_view(instance: Instance, definition: Definition, open_tasks: list[Task], timers: list[Timer],
-                  now: datetime, calendar: BusinessCalendar, with_data: bool = True) -> dict[str, Any]:
-    return {
+                  now: datetime, calendar: BusinessCalendar, with_data: bool = True,
+                  incidents: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A case; ``incidents`` (its open ones, as :func:`engine.incidents.view`) only when given."""
+    view = {
         "id": instance.id, "number": instance.number, "process_key": instance.process_key,
         "process_name": definition.name, "version": definition.version, "status": instance.status,
         "received_at": _iso(instance.received_at, calendar),
@@ -59,6 +61,9 @@ def instance_view(instance: Instance, definition: Definition, open_tasks: list[T
         "completed_at": _iso(instance.completed_at, calendar),
         "data": instance.data if with_data else None,
     }
+    if incidents is not None:
+        view["incidents"] = incidents
+    return view
 
 
 def _iso(moment: datetime | None, calendar: BusinessCalendar) -> str | None:

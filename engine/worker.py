@@ -2,7 +2,10 @@
 
 Each case is handled in its own transaction; on PostgreSQL the due timers are claimed with
 ``FOR UPDATE SKIP LOCKED`` so several workers never fire the same timer, and a worker
-killed mid-pass leaves every unfired timer waiting for the next pass.
+killed mid-pass leaves every unfired timer waiting for the next pass. A case whose timers
+fail is tried again after a growing back-off and becomes an incident after
+``Settings.timer_attempts`` tries; cases are taken oldest-due first, never-failed first, so
+failing cases do not delay healthy ones.
 """
 
 import logging
@@ -12,11 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dt_time
 
-from sqlalchemy import bindparam, or_, select, update
+from typing import Any
 
-from engine import alerts, case_sync, cases, definitions, queries
+from sqlalchemy import bindparam, case, func, or_, select, update
+
+from engine import alerts, case_sync, cases, definitions, incidents, queries
 from engine.context import Context
 from engine.config import Settings
+from engine.errors import CaseChanged
 from engine.models import Instance, Task, Timer
 from engine.operation import operation
 from engine.store import Database, UnitOfWork
@@ -33,36 +39,46 @@ class PassResult:
     forecasts: int = 0
 
 
-def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
-    """Fire every due timer once; returns what was done."""
+def due_cases(uow: UnitOfWork, now: datetime, batch: int, tried: set[int]) -> list[int]:
+    """The next cases with a timer to fire, fairest first: timers that never failed before those
+    being retried, then the longest-waiting first; at most ``batch``, none of ``tried``.
+
+    A timer in back-off (``next_attempt_at`` ahead) or held by an incident is not due.
+    """
+    waited_since = func.coalesce(Timer.next_attempt_at, Timer.fires_at)
+    query = (
+        select(Timer.instance_id).where(*_due(now))
+        .order_by(case((Timer.attempts > 0, 1), else_=0), waited_since, Timer.id).limit(batch)
+    )
+    if tried:
+        query = query.where(Timer.instance_id.not_in(sorted(tried)))
+    return list(dict.fromkeys(uow.session.scalars(query)))  # a case with two due timers, once, in order
+
+
+def _due(now: datetime) -> tuple[Any, ...]:
+    return (Timer.state == "waiting", Timer.fires_at <= now, Timer.incident_id.is_(None),
+            or_(Timer.next_attempt_at.is_(None), Timer.next_attempt_at <= now))
+
+
+def run_pass(db: Database, settings: Settings, batch: int = 200, rounds: int = 10) -> PassResult:
+    """Fire every due timer once (up to ``rounds`` batches of ``batch`` cases); returns what was done.
+
+    A case whose timers fail is counted and waits (:func:`engine.incidents.timer_failed`), so it
+    is not tried again in this pass and never ahead of a case whose timer has not failed.
+    """
     result = PassResult()
-    with operation(db, settings) as (uow, ctx):
-        due = select(Timer.instance_id).where(Timer.state == "waiting", Timer.fires_at <= ctx.now())
-        instance_ids = sorted(set(uow.session.scalars(due.limit(batch))))
-    for instance_id in instance_ids:
+    tried: set[int] = set()
+    for _round in range(rounds):
         with operation(db, settings) as (uow, ctx):
-            locked = select(Timer.id).where(
-                Timer.instance_id == instance_id, Timer.state == "waiting", Timer.fires_at <= ctx.now()
-            )
-            if uow.is_postgres:
-                claimed = uow.session.scalars(locked.with_for_update(skip_locked=True)).first() is not None
-            else:
-                # SQLite has no row locks: a no-op UPDATE takes the database's write lock, so a
-                # racing worker waits here, then sees the timer fired and skips the case.
-                claim = update(Timer).where(
-                    Timer.instance_id == instance_id, Timer.state == "waiting", Timer.fires_at <= ctx.now()
-                ).values(state=Timer.state).execution_options(synchronize_session=False)
-                claimed = uow.session.execute(claim).rowcount > 0
-            if not claimed:
-                continue  # another worker has it, or it already fired
-            try:
-                fired = cases.fire_due_timers(uow, ctx, instance_id)
-                uow.commit()
-            except Exception:  # noqa: BLE001 - one failing case must not hold back the others' timers
-                log.exception("timers of case %s failed; retried on the next pass", instance_id)
-                continue
-        result.cases += 1
-        result.timers_fired += len(fired)
+            instance_ids = due_cases(uow, ctx.now(), batch, tried)
+        for instance_id in instance_ids:
+            tried.add(instance_id)
+            fired = _fire_case(db, settings, instance_id)
+            if fired is not None:
+                result.cases += 1
+                result.timers_fired += len(fired)
+        if len(instance_ids) < batch:
+            break
     with operation(db, settings) as (uow, ctx):
         result.breaches = alerts.record_breaches(uow, ctx)
         result.forecasts = refresh_late_forecasts(uow, ctx)
@@ -70,6 +86,38 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
     with operation(db, settings) as (_uow, ctx):
         result.emails = alerts.send_pending_emails(db, settings, ctx)
     return result
+
+
+def _fire_case(db: Database, settings: Settings, instance_id: int) -> list[str] | None:
+    """Fire one case's due timers in its own transaction; ``None`` when it was not this worker's
+    to fire (another worker has it) or it failed (counted for back-off)."""
+    with operation(db, settings) as (uow, ctx):
+        locked = select(Timer.id).where(Timer.instance_id == instance_id, *_due(ctx.now()))
+        if uow.is_postgres:
+            claimed = uow.session.scalars(locked.with_for_update(skip_locked=True)).first() is not None
+        else:
+            # SQLite has no row locks: a no-op UPDATE takes the database's write lock, so a
+            # racing worker waits here, then sees the timer fired and skips the case.
+            claim = update(Timer).where(Timer.instance_id == instance_id, *_due(ctx.now())).values(
+                state=Timer.state).execution_options(synchronize_session=False)
+            claimed = uow.session.execute(claim).rowcount > 0
+        if not claimed:
+            return None  # another worker has it, or it already fired
+        try:
+            fired = cases.fire_due_timers(uow, ctx, instance_id)
+            uow.commit()
+            return fired
+        except CaseChanged:
+            return None  # someone changed the case meanwhile: the next pass sees their change
+        except Exception as err:  # noqa: BLE001 - one failing case must not hold back the others' timers
+            log.exception("timers of case %s failed; counted, retried after a back-off", instance_id)
+            message = f"{type(err).__name__}: {err}"
+    with operation(db, settings) as (uow, ctx):
+        incident = incidents.timer_failed(uow, ctx, instance_id, message)
+        uow.commit()
+    if incident is not None:
+        log.error("timers of case %s failed %s times: incident %s", instance_id, settings.timer_attempts, incident.id)
+    return None
 
 
 def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> int:

@@ -25,6 +25,8 @@ EVENT_LABELS = {
     "task_unclaimed": "Повернуто в чергу", "timer_fired": "Настав строк події", "case_finished": "Справу завершено",
     "case_cancelled": "Справу скасовано", "case_viewed": "Переглянуто дані справи",
     "task_viewed": "Переглянуто дані кроку",
+    "incident_opened": "Інцидент: помилка автоматичного елемента", "incident_retry_failed": "Повтор елемента не вдався",
+    "incident_resolved": "Інцидент розв'язано: елемент виконано", "case_migrated": "Справу перенесено на іншу версію процесу",
 }
 #: Audited reads, hidden from the history unless asked for (?views=1).
 READ_EVENTS = frozenset({"case_viewed", "task_viewed"})
@@ -168,6 +170,7 @@ def case(instance_id: int, actor: Actor):
         views_count=sum(1 for h in history if h["event"] in READ_EVENTS), show_views=show_views,
         diagram_xml_url=url_for("ui.definition_xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
+        failed_ids=[i["element_id"] for i in body.get("incidents", [])],
         may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])},
     )
 

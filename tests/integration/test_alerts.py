@@ -4,12 +4,14 @@ import email
 import email.policy
 import socket
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine import alerts, sla, users
+from engine.clock import FixedClock, SystemClock
 from engine.models import Notification
 from engine.operation import operation
 from tests.conftest import kyiv
@@ -19,13 +21,22 @@ from tests.walks import APPLICATION
 
 
 class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
+    """An aiosmtpd handler that keeps what it receives (and refuses the addresses in ``refuse``)."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], str]] = []
+        self.received: list[email.message.EmailMessage] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook name
+        if address in self.refuse:
+            return "550 5.1.1 Mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append(message)
         self.messages.append((list(envelope.rcpt_tos), f"{message['Subject']}\n{message.get_content()}"))
         return "250 OK"
 
@@ -122,3 +133,90 @@ def test_breaches_are_emailed_once_over_smtp(walker, smtp):
     assert sorted(rcpt for rcpts, _body in inbox.messages for rcpt in rcpts) == ["chief@zt-rada.test"] * 2
     assert any("АД-2026-000001" in body for _rcpts, body in inbox.messages)
     assert all(n.emailed_at is not None for n in notifications(walker) if n.email)
+
+
+def outbox(walker: Walker, port: int, *mails: tuple[str, str]) -> list[int]:
+    """Notifications of one case to the given (address, subject) pairs, e-mail pending; SMTP on ``port``."""
+    walker.settings = replace(walker.settings, smtp_host="127.0.0.1", smtp_port=port)
+    case = walker.start("address_aid", APPLICATION)
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        rows = [Notification(breach="task_overdue", instance_id=case, task_id=n, recipient=f"user{n}", email=address,
+                             subject=subject, body=f"Лист {n}", created_at=ctx.now())
+                for n, (address, subject) in enumerate(mails)]
+        uow.session.add_all(rows)
+        uow.commit()
+        return [row.id for row in rows]
+
+
+def send(walker: Walker, clock=None) -> int:
+    with operation(walker.db, walker.settings) as (_uow, ctx):
+        return alerts.send_pending_emails(walker.db, walker.settings, ctx, clock=clock)
+
+
+def states(walker: Walker) -> dict[int, tuple[str, str | None]]:
+    return {n.id: (n.email_state, n.email_error) for n in notifications(walker)}
+
+
+def test_a_subject_with_a_line_break_neither_fails_the_batch_nor_injects_a_header(walker, smtp):
+    inbox, port = smtp
+    ids = outbox(walker, port, ("a@zt-rada.test", "Перший"), ("b@zt-rada.test", "Другий\r\nBcc: evil@attacker.test"),
+                 ("c@zt-rada.test", "Третій"))
+    assert send(walker) == 3
+    assert send(walker) == 0  # nothing sent twice
+    assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == ["a@zt-rada.test", "b@zt-rada.test", "c@zt-rada.test"]
+    injected = next(m for m in inbox.received if "Другий" in m["Subject"])
+    assert injected["Subject"] == "Другий Bcc: evil@attacker.test" and injected["Bcc"] is None
+    assert {state for state, _error in states(walker).values()} == {"sent"}
+    assert all(n.emailed_at is not None for n in notifications(walker) if n.id in ids)
+
+
+def test_a_refused_recipient_marks_only_that_message_failed_with_the_reason(walker, smtp):
+    inbox, port = smtp
+    inbox.refuse.add("gone@zt-rada.test")
+    first, refused, last = outbox(walker, port, ("a@zt-rada.test", "Перший"), ("gone@zt-rada.test", "Другий"),
+                                  ("c@zt-rada.test", "Третій"))
+    assert send(walker) == 2
+    assert send(walker) == 0  # the refused one is not tried again
+    now = states(walker)
+    assert now[first] == ("sent", None) and now[last] == ("sent", None)
+    assert now[refused][0] == "failed" and "gone@zt-rada.test" in now[refused][1] and "550" in now[refused][1]
+    assert len(inbox.messages) == 2
+
+
+def test_a_worker_killed_while_sending_re_sends_that_one_message_once_after_the_timeout(walker, smtp, monkeypatch):
+    inbox, port = smtp
+    first, second, third = outbox(walker, port, ("a@zt-rada.test", "Перший"), ("b@zt-rada.test", "Другий"),
+                                  ("c@zt-rada.test", "Третій"))
+    real_finish = alerts._finish
+
+    def killed_after_second(db, notification_id, state, **kwargs):
+        if notification_id == second:
+            raise SystemExit("worker killed after sending, before marking")
+        return real_finish(db, notification_id, state, **kwargs)
+
+    monkeypatch.setattr(alerts, "_finish", killed_after_second)
+    with pytest.raises(SystemExit):
+        send(walker)
+    monkeypatch.setattr(alerts, "_finish", real_finish)
+    assert states(walker)[second][0] == "sending" and len(inbox.messages) == 2
+
+    assert send(walker) == 1  # the third; the second waits out the timeout (it may be on its way)
+    later = FixedClock(SystemClock().now() + timedelta(seconds=walker.settings.email_sending_timeout + 1))
+    assert send(walker, clock=later) == 1  # sent once more
+    assert send(walker, clock=later) == 0
+    subjects = sorted(m["Subject"] for m in inbox.received)
+    assert subjects == ["Другий", "Другий", "Перший", "Третій"]  # one duplicate: the message being sent at the kill
+    assert {state for state, _error in states(walker).values()} == {"sent"}
+    assert len({m["Message-ID"] for m in inbox.received}) == 3  # the duplicate carries the same Message-ID
+
+
+def test_a_message_whose_second_sending_also_never_finished_is_marked_failed_not_sent_again(walker, smtp):
+    inbox, port = smtp
+    [stuck] = outbox(walker, port, ("a@zt-rada.test", "Перший"))
+    long_ago = SystemClock().now() - timedelta(hours=1)
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        row = uow.session.get(Notification, stuck)
+        row.email_state, row.email_claimed_at, row.email_attempts = "sending", long_ago, 2
+        uow.commit()
+    assert send(walker) == 0
+    assert states(walker)[stuck][0] == "failed" and inbox.messages == []

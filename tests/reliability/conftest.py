@@ -73,9 +73,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def marshrut(args: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    """``marshrut ARGS`` as a child in a process group of its own, on the test database, controlled clock on."""
-    env = {**os.environ, "MARSHRUT_DATABASE_URL": settings.database_url, "MARSHRUT_CONTROLLED_CLOCK": "1"}
+def marshrut(args: list[str], settings: Settings, log: Path, env_extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """``marshrut ARGS`` as a child in a process group of its own, on the test database, controlled clock on
+    (``env_extra``: more ``MARSHRUT_*`` settings)."""
+    env = {**os.environ, "MARSHRUT_DATABASE_URL": settings.database_url, "MARSHRUT_CONTROLLED_CLOCK": "1", **(env_extra or {})}
     with open(log, "ab") as output:
         return subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, stdout=output, stderr=output,
                                 start_new_session=True)

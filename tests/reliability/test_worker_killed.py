@@ -1,21 +1,26 @@
 """A timer worker killed with SIGKILL in the middle of a pass and started again (SPEC §8): no
-timer is lost or fired twice, and each breach is notified once.
+timer is lost or fired twice, each breach is notified once, and each notification's e-mail is
+delivered, re-sent at most once per kill (the message being sent when it died).
 
 Sixty cases wait on their target-date escalation; the controlled clock is moved past it,
 ``marshrut worker`` starts firing, is killed once some (not all) have fired, and a new
 worker finishes the job.
 """
 
+import asyncio
+import email
+import email.policy
 import signal
 import time
 from collections import Counter
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from engine import definitions, queries, runtime
-from engine.models import AuditEvent, Instance, Notification, Timer
+from engine.models import AuditEvent, Instance, Notification, Timer, User
 from tests.conftest import context_at, kyiv, set_now
-from tests.reliability.conftest import kill_group, marshrut, register_cases, requires_postgres
+from tests.reliability.conftest import free_port, kill_group, marshrut, register_cases, requires_postgres
 
 pytestmark = requires_postgres
 
@@ -88,3 +93,65 @@ def test_a_worker_killed_mid_pass_and_restarted_fires_every_timer_exactly_once(d
             assert {t.spiff_id for t in runtime.waiting_timers(workflow)} == {
                 t.spiff_id for t in queries.waiting_timers(uow, instance_id)}
         assert all(count == 1 for count in notified.values())
+
+
+class SlowInbox:
+    """An SMTP server's handler that takes a while over each message, so kills land mid-send."""
+
+    def __init__(self) -> None:
+        self.message_ids: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        await asyncio.sleep(0.03)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.message_ids.append(message["Message-ID"])
+        return "250 OK"
+
+
+def unsent(db) -> int:
+    with db.unit_of_work() as uow:
+        return uow.session.scalar(select(func.count()).select_from(Notification).where(
+            Notification.email.is_not(None), Notification.email_state != "sent")) or 0
+
+
+def test_a_worker_killed_while_emailing_re_sends_at_most_one_message_per_kill_and_delivers_every_one(
+        deployed, db, settings, actors, tmp_path):
+    inbox = SlowInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    with db.unit_of_work() as uow:
+        for user in uow.session.scalars(select(User).where(User.login.in_(["manager", "programs_dept"]))):
+            user.email = f"{user.login}@zt-rada.test"
+        uow.commit()
+    register_cases(db, settings, actors["programs_dept"], CASES, REGISTERED)
+    set_now(db, AFTER_TARGET)
+    env = {"MARSHRUT_SMTP_HOST": "127.0.0.1", "MARSHRUT_SMTP_PORT": str(port), "MARSHRUT_EMAIL_SENDING_TIMEOUT": "2"}
+    kills = 0
+    try:
+        for run in range(3):  # each worker killed once it has sent some e-mails
+            before = len(inbox.message_ids)
+            worker = marshrut(["worker", "--interval", "0.2"], settings, tmp_path / f"worker-{run}.log", env)
+            try:
+                assert wait_for(lambda: len(inbox.message_ids) >= before + 15, 120), (
+                    tmp_path / f"worker-{run}.log").read_text(errors="replace")[-3000:]
+            finally:
+                kill_group(worker, signal.SIGKILL)
+            kills += 1
+        assert unsent(db) > 0, "the kills were to land while e-mails were still being sent"
+        last = marshrut(["worker", "--interval", "0.2"], settings, tmp_path / "worker-last.log", env)
+        try:
+            assert wait_for(lambda: unsent(db) == 0, 120), (tmp_path / "worker-last.log").read_text(errors="replace")[-3000:]
+        finally:
+            kill_group(last, signal.SIGTERM)
+    finally:
+        controller.stop()
+
+    with db.unit_of_work() as uow:
+        expected = {f"<notification-{n.id}@localhost>" for n in uow.session.scalars(
+            select(Notification).where(Notification.email.is_not(None)))}
+    assert len(expected) == CASES * 4  # the target breach and the late first step, to two people each
+    received = Counter(inbox.message_ids)
+    assert set(received) == expected  # every notification delivered
+    duplicates = sum(count - 1 for count in received.values())
+    assert duplicates <= kills, f"{duplicates} e-mails re-sent after {kills} kills"

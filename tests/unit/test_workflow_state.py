@@ -33,7 +33,7 @@ def empty_recent(monkeypatch):
 def _started(compiled, ctx):
     dates = {"received_at": NOW.isoformat(), "received_date": NOW.date().isoformat(),
              "target_due": kyiv("2026-03-02 18:00").isoformat(), "legal_due": kyiv("2026-03-04 18:00").isoformat()}
-    return runtime.start(compiled, {**APPLICATION, **dates}, ctx)
+    return runtime.start(compiled, {**APPLICATION, **dates}, ctx)[0]
 
 
 def test_the_workflow_saved_last_is_taken_back_once_then_rebuilt(compiled, ctx):

@@ -32,6 +32,7 @@
         }
         mark(JSON.parse(box.getAttribute('data-completed')), 'marshrut-completed');
         mark(JSON.parse(box.getAttribute('data-active')), 'marshrut-active');
+        mark(JSON.parse(box.getAttribute('data-failed') || '[]'), 'marshrut-error');
         box.querySelectorAll('[data-zoom]').forEach(function (button) {
           button.addEventListener('click', function () {
             var how = button.getAttribute('data-zoom');
