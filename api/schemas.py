@@ -51,6 +51,7 @@ class StepSchema(Schema):
     from_ = fields.String(data_key="from", attribute="from")
     deadline = fields.String(allow_none=True)
     crisis_days = fields.Integer(allow_none=True)
+    crisis_hours = fields.Integer(allow_none=True)
 
 
 class DefinitionSummarySchema(Schema):

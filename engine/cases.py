@@ -56,8 +56,9 @@ def start_case(
     if received > now:
         raise InvalidInput("Дата надходження не може бути в майбутньому", [FieldError("/received_at", "Дата в майбутньому")])
     props = definition.properties
+    crisis_hours = _int(props.get("crisis_hours")) if data.get("crisis") is True else None
     dates = case_dates(ctx.calendar, received, _int(props.get("target_days")), _int(props.get("legal_days")),
-                       props.get("calendar") or "calendar")
+                       props.get("calendar") or "calendar", crisis_hours)
     engine_vars = {
         "received_at": received.isoformat(), "received_date": received.date().isoformat(),
         "target_due": dates.target_due.isoformat() if dates.target_due else None,

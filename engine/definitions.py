@@ -174,6 +174,7 @@ def build_steps(facts: diagram.DiagramFacts, forms: dict[str, Any]) -> list[dict
             "from": props.get("from") or "entered",
             "deadline": props.get("deadline") or None,
             "crisis_days": _int(props.get("crisis_days")),
+            "crisis_hours": _int(props.get("crisis_hours")),
             "reject_if": props.get("reject_if") or None,
             "reject_message": props.get("reject_message") or None,
         })

@@ -81,7 +81,8 @@ def test_two_services_open_two_parallel_deliveries_and_the_case_ends_when_both_a
     assert provider.tasks() == []
 
 
-def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_one_working_day_from_receipt(api):
+def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_24_hours_from_receipt(api):
+    # Was: due at the end of the next working day (Tue 23:59:59). Law "On social services", art. 21.
     case_id = register(api, crisis=True)["id"]
     api.set_clock("2026-02-02T15:00:00+02:00")
 
@@ -89,8 +90,8 @@ def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_one_wor
 
     [decide] = moved["open_tasks"]
     assert decide["element_id"] == "decide"
-    assert decide["due_date"] == "2026-02-03"  # received Mon 2 Feb → end of Tue 3 Feb
-    assert decide["due_at"] == "2026-02-03T23:59:59+02:00"
+    assert decide["due_at"] == "2026-02-03T10:00:00+02:00"  # received Mon 2 Feb 10:00
+    assert moved["target_date"] == moved["legal_date"] == "2026-02-03"
     assert api.as_("case_manager").tasks() == []  # no needs assessment in a crisis
 
 

@@ -90,19 +90,38 @@ def test_the_normal_path_runs_from_registration_to_two_parallel_deliveries(walke
     assert walker.open_tasks(case) == []
 
 
-def test_a_crisis_case_goes_straight_to_the_decision_due_by_the_end_of_the_next_working_day(walker):
+def test_a_crisis_case_goes_straight_to_the_decision_due_24_hours_after_receipt(walker):
+    # Was: due at the end of the next working day. Law "On social services", art. 21: one доба.
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
     assert walker.open_ids(case) == ["decide"]
-    assert due_day(walker, case, "decide") == "2026-02-03"  # received Mon 2 Feb → end of Tue 3 Feb
+    [decide] = walker.open_tasks(case)
+    assert decide.due_at == kyiv("2026-02-03 10:00")  # received Mon 2 Feb 10:00
     assert task_rows(walker, case, "assess_needs") == []
 
 
-def test_a_crisis_case_received_on_friday_is_decided_by_monday(walker):
+def test_a_crisis_case_received_on_friday_at_16_is_due_on_saturday_at_16_with_its_case_dates(walker):
+    # Was: due Monday 23:59:59, and the case's target and legal dates stayed at 10 working days.
+    walker.at(kyiv("2026-02-06 16:00"))
+    case = start(walker, crisis=True)
+    [register] = walker.open_tasks(case)
+    assert register.due_at == kyiv("2026-02-07 16:00")
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    [decide] = walker.open_tasks(case)
+    assert decide.due_at == kyiv("2026-02-07 16:00")
+    instance = walker.instance(case)
+    assert instance.target_due == instance.legal_due == kyiv("2026-02-07 16:00")
+
+
+def test_a_crisis_case_turns_at_risk_and_then_breached_by_the_hour(walker):
     walker.at(kyiv("2026-02-06 16:00"))
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
-    assert due_day(walker, case, "decide") == "2026-02-09"
+    with operation(walker.db, walker.settings) as (_uow, ctx):
+        from engine.views import case_sla
+        instance = walker.instance(case)
+        assert case_sla(instance, instance.target_due, kyiv("2026-02-07 16:00")) == "on_track"
+        assert case_sla(instance, instance.target_due, kyiv("2026-02-07 16:01")) == "breached"
 
 
 def test_a_crisis_case_skips_the_needs_assessment_and_still_completes(walker):
