@@ -69,6 +69,7 @@ class DefinitionSchema(DefinitionSummarySchema):
     forms = fields.Dict()
     steps = fields.List(fields.Nested(StepSchema))
     versions = fields.List(fields.Integer())
+    warnings = fields.List(fields.String(), metadata={"description": "the card's own limits cannot meet its target or legal date (SPEC §5)"})
 
 
 class DeployedSchema(Schema):
@@ -147,6 +148,8 @@ class InstanceSchema(Schema):
     target_date = fields.String(allow_none=True)
     legal_date = fields.String(allow_none=True)
     forecast_date = fields.String(allow_none=True)
+    forecast_basis = fields.String(allow_none=True, metadata={"description": "history: observed step durations; card: the card's limits (SPEC §5)"})
+    endorse_by = fields.String(allow_none=True, metadata={"description": "the last day the draft decision may be endorsed to reach a committee meeting before the legal date"})
     sla = fields.Nested(SlaPairSchema)
     open_tasks = fields.List(fields.Nested(TaskSchema))
     waiting = fields.List(fields.Nested(WaitingSchema))

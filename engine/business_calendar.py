@@ -146,16 +146,37 @@ class BusinessCalendar:
         return count
 
     def next_committee_meeting(self, after: date) -> date:
-        """Return the first 1st-or-3rd Wednesday of a month strictly after ``after``."""
+        """Return the first 1st-or-3rd Wednesday of a month strictly after ``after`` that is a
+        working day (a Wednesday that is a day off, e.g. an extra holiday, is skipped)."""
         after = self._as_date(after)
         year, month = after.year, after.month
         while True:
             first = date(year, month, 1)
             first_wednesday = first + timedelta(days=(_WEDNESDAY - first.weekday()) % 7)
             for meeting in (first_wednesday, first_wednesday + timedelta(weeks=2)):
-                if meeting > after:
+                if meeting > after and self.is_working_day(meeting):
                     return meeting
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    def latest_endorsement_day(self, legal_due: datetime, after_meeting_days: int) -> date | None:
+        """The last working day a draft can be endorsed and still reach a committee meeting from
+        which ``after_meeting_days`` working days (recording the decision) end by ``legal_due``.
+
+        The meeting sits strictly after the endorsement day, so the answer is the last working
+        day before the latest such meeting; None when no meeting fits.
+        """
+        last_day = self.local_date(legal_due)
+        meeting, fitting = self.next_committee_meeting(last_day - timedelta(days=70)), None
+        while meeting <= last_day:
+            if self.add_working_days(datetime.combine(meeting, _MEETING_TIME, tzinfo=self.tz), after_meeting_days) <= legal_due:
+                fitting = meeting
+            meeting = self.next_committee_meeting(meeting)
+        if fitting is None:
+            return None
+        day = fitting - timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
 
     def committee_meeting_start(self, after: date) -> datetime:
         """Return 09:00 (this calendar's zone) of the next committee meeting after ``after``."""

@@ -64,6 +64,10 @@ def start_case(
         "target_due": dates.target_due.isoformat() if dates.target_due else None,
         "legal_due": dates.legal_due.isoformat() if dates.legal_due else None,
     }
+    after_meeting = _int(props.get("committee_after_days"))
+    if after_meeting is not None and dates.legal_due is not None:
+        endorse_by = ctx.calendar.latest_endorsement_day(dates.legal_due, after_meeting)
+        engine_vars["endorse_by"] = endorse_by.isoformat() if endorse_by else None
     workflow = runtime.start(compiled, {**data, **engine_vars}, ctx)
     prefix = props.get("number_prefix") or process_key[:2].upper()
     instance = Instance(

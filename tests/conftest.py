@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from werkzeug.security import generate_password_hash
 
-from engine import definitions, migrate, users
+from engine import definitions, forecast, migrate, users
 from engine.access import Actor
 from engine.business_calendar import KYIV
 from engine.clock import FixedClock
@@ -69,6 +69,7 @@ def db(settings: Settings) -> Iterator[Database]:
     with database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+    forecast.clear_history_cache()
     yield database
     database.dispose()
 

@@ -62,6 +62,8 @@ def test_intake_registers_a_numbered_case_with_its_target_and_legal_dates_and_th
     assert case["received_at"] == "2026-02-02T10:00:00+02:00"
     assert (case["target_date"], case["legal_date"]) == ("2026-02-23", "2026-03-04")
     assert case["forecast_date"] is not None
+    assert case["forecast_basis"] == "card"  # no history yet (SPEC §5)
+    assert case["endorse_by"] == "2026-03-03"  # the 4 Mar meeting is the last by the legal date
     for which in ("target", "legal"):  # nothing is late yet: at risk exactly when the forecast passes the date
         expected = "at_risk" if case["forecast_date"] > case[f"{which}_date"] else "on_track"
         assert case["sla"][which] == expected
@@ -330,3 +332,15 @@ def test_reference_and_definitions_are_open_to_any_user(api, role):
     caller.get("/providers")
     caller.get("/process-definitions")
     assert caller.get("/me").json == {"login": role, "name": role, "roles": [role]}
+
+
+def test_the_card_view_warns_that_the_card_s_own_limits_cannot_meet_the_target(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    card = api.as_("manager").get("/process-definitions/address_aid").json
+    # 15 working days at the lower limits are at least three weeks, plus the committee wait:
+    # no weekday receipt of 2026 meets the 20 days; the 30 days are met on some days only.
+    [target, *rest] = card["warnings"]
+    assert "цільовий строк 20 дн." in target and "для 261 з 261 робочих днів 2026 року" in target
+    assert all("граничний строк 30 дн." in w for w in rest)
+    roadmap = api.as_("manager").get("/process-definitions/social_services_roadmap").json
+    assert roadmap["warnings"] == []
