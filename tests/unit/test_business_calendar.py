@@ -193,3 +193,39 @@ def test_committee_meeting_starts_at_nine_kyiv():
 def test_committee_meeting_after_a_moment_uses_its_kyiv_date():
     moment = datetime(2026, 2, 3, 22, 30, tzinfo=UTC)  # already Wednesday 4 Feb in Kyiv
     assert CAL.next_committee_meeting(moment) == date(2026, 2, 18)
+
+
+# Item 6 (issue 12): a 1st/3rd Wednesday that is a day off is skipped. Dates from a 2026 calendar by hand:
+# Wednesdays of May 2026: 6, 13, 20, 27 (1st = 6 May, 3rd = 20 May); of June: 3, 17; of Jan 2027: 6, 20.
+@pytest.mark.parametrize(
+    ("extra_holidays", "after", "meeting"),
+    [
+        ((date(2026, 5, 6),), date(2026, 5, 1), date(2026, 5, 20)),  # an extra holiday on the 1st Wednesday
+        ((date(2026, 5, 20),), date(2026, 5, 6), date(2026, 6, 3)),  # on the 3rd: next month's 1st
+        ((date(2026, 5, 6), date(2026, 5, 20)), date(2026, 4, 30), date(2026, 6, 3)),
+        ((date(2027, 1, 6),), date(2026, 12, 16), date(2027, 1, 20)),  # across the year
+        ((), date(2026, 5, 1), date(2026, 5, 6)),
+    ],
+)
+def test_a_committee_wednesday_that_is_a_day_off_is_skipped(extra_holidays, after, meeting):
+    assert BusinessCalendar(extra_holidays=extra_holidays).next_committee_meeting(after) == meeting
+
+
+# Item 2: the latest day the draft can be endorsed to reach a meeting on or before the legal date.
+@pytest.mark.parametrize(
+    ("legal_due", "extra_holidays", "expected"),
+    [
+        (end_of(2026, 3, 4), (), date(2026, 3, 3)),  # legal Wed 4 Mar is a meeting day: endorse Tue 3 Mar
+        (end_of(2026, 3, 3), (), date(2026, 2, 17)),  # the 18 Feb meeting is the last: endorse Tue 17 Feb
+        (end_of(2026, 3, 4), (date(2026, 3, 3),), date(2026, 3, 2)),  # Tue 3 Mar off: endorse Mon 2 Mar
+        (end_of(2026, 3, 4), (date(2026, 3, 4),), date(2026, 2, 17)),  # no meeting on a day off
+        (end_of(2026, 3, 16), (), date(2026, 3, 3)),
+    ],
+)
+def test_the_latest_endorsement_day_for_a_meeting_by_the_legal_date(legal_due, extra_holidays, expected):
+    calendar = BusinessCalendar(extra_holidays=extra_holidays)
+    assert calendar.latest_endorsement_day(legal_due, 0) == expected
+
+
+def test_the_latest_endorsement_day_leaves_the_days_the_decision_needs_after_the_meeting():
+    assert CAL.latest_endorsement_day(end_of(2026, 3, 4), 1) == date(2026, 2, 17)  # 4 Mar + 1 working day is too late
