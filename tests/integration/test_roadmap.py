@@ -223,3 +223,31 @@ def test_deciding_to_provide_without_services_is_refused_by_the_form(walker):
         walker.complete(case, "decide", {"decision": "provide", "decision_date": "2026-02-05"})
     assert "/services" in [e.path for e in error.value.errors]
     assert walker.open_ids(case) == ["decide"]
+
+
+@pytest.mark.parametrize("category", ["domestic_or_gender_violence", "child_abuse"])
+def test_refusal_is_rejected_when_a_category_means_violence_even_without_the_checkbox(walker, category):
+    # Was: only the checkbox counted; a case of category "domestic violence" could be refused.
+    case = start(walker, violence_or_threat=False, circumstances=["financial_hardship", category])
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    with pytest.raises(InvalidInput) as error:
+        walker.complete(case, "decide", REFUSAL)
+    assert error.value.message == NO_REFUSAL_MESSAGE
+    assert walker.open_ids(case) == ["decide"]
+
+
+def test_refusal_stays_possible_for_other_categories(walker):
+    case = start(walker, violence_or_threat=False, circumstances=["old_age", "homelessness"])
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    walker.complete(case, "decide", REFUSAL)
+    assert walker.open_ids(case) == ["notify_decision"]
+
+
+def test_every_no_refusal_category_of_the_reference_data_is_in_the_diagram_s_rule(deployed, settings):
+    from engine import reference
+    with operation(deployed, settings) as (uow, _ctx):
+        rule = definitions.compiled(definitions.latest(uow, KEY)).step("decide")["reject_if"]
+    for item in reference.circumstances():
+        assert (f'"{item["code"]}"' in rule) == bool(item.get("no_refusal")), item["code"]
