@@ -110,6 +110,7 @@ class TaskSchema(Schema):
     inputs = fields.Dict()
     data = fields.Dict(allow_none=True)
     form = fields.Dict(allow_none=True)
+    provider_id = fields.String(allow_none=True, metadata={"description": "the provider the decision named for this delivery branch; only its users complete it"})
 
 
 class TaskListArgs(PageArgs):

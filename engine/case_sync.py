@@ -18,6 +18,7 @@ from engine.access import split_roles
 from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, step_due
 from engine.definitions import Compiled
+from engine.evaluator import engine_functions, evaluate
 from engine.forecast import Forecast, Forecaster, Position, observed_durations
 from engine.models import Instance, Task, Timer
 from engine.store import UnitOfWork
@@ -146,7 +147,21 @@ def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep
         name=step.name, lane=info.get("lane"), role=role, action=action, participants=participants,
         participant_roles="," + ",".join(p["role"] for p in participants) + ",", state=READY,
         created_at=now, due_at=due, at_risk_at=at_risk, inputs=step.local_data,
+        provider_id=_provider_of(compiled, step, instance.data, ctx),
     )
+
+
+def _provider_of(compiled: Compiled, step: runtime.OpenStep, data: dict[str, Any], ctx: Context) -> str | None:
+    """The provider a step is bound to: its ``provider`` property evaluated over the case data and
+    the step's own (the roadmap's ``providers[str(service)]``); None when it names none."""
+    expression = compiled.facts.properties.get(step.element_id, {}).get("provider")
+    if not expression:
+        return None
+    try:
+        value = evaluate(expression, {**data, **(step.local_data or {})}, engine_functions(ctx.clock, ctx.calendar))
+    except (NameError, KeyError, TypeError):
+        return None
+    return str(value) if value else None
 
 
 def _sync_timers(

@@ -98,8 +98,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     task, instance = _step_and_case(uow, actor, task_id, lock=uow.is_postgres)
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
-    if not may_complete(actor, task.role):
-        raise Forbidden(f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає")
+    if not may_complete(actor, task.role, task.provider_id):
+        raise Forbidden(_not_yours(task))
     if task.assignee and task.assignee != actor.login:
         raise Conflict(f"Завдання взяв у роботу {task.assignee}")
     compiled = definitions.compiled(queries.definition_of(uow, instance))
@@ -157,8 +157,14 @@ def unclaim(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int) -> Task:
 def _check_actionable(task: Task, actor: Actor) -> None:
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
-    if not may_complete(actor, task.role):
-        raise Forbidden(f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає")
+    if not may_complete(actor, task.role, task.provider_id):
+        raise Forbidden(_not_yours(task))
+
+
+def _not_yours(task: Task) -> str:
+    if task.provider_id:
+        return f"Завдання «{task.name}» виконує надавач «{task.provider_id}», визначений рішенням"
+    return f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає"
 
 
 def cancel_case(uow: UnitOfWork, actor: Actor, ctx: Context, instance_id: int, reason: str) -> Instance:
@@ -217,7 +223,7 @@ def _step_and_case(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool) -> t
     row = uow.session.execute(_STEP_AND_CASE_LOCKED if lock else _STEP_AND_CASE, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
-    if not may_view_task(actor, row.Task.role, row.Task.participants):
+    if not may_view_task(actor, row.Task.role, row.Task.participants, row.Task.provider_id):
         raise Forbidden(queries.HIDDEN_TASK.format(task_id=task_id))
     queries.hold_definition(uow, row.Definition)
     return row.Task, row.Instance
@@ -235,7 +241,7 @@ def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool = T
     task = uow.session.scalars(query).first()
     if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
-    if not may_view_task(actor, task.role, task.participants):
+    if not may_view_task(actor, task.role, task.participants, task.provider_id):
         raise Forbidden(queries.HIDDEN_TASK.format(task_id=task_id))
     return task
 

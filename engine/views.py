@@ -32,6 +32,7 @@ def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str
         "due_date": calendar.local_date(task.due_at).isoformat() if task.due_at else None,
         "sla_status": task_sla(task, now), "completed_at": _iso(task.completed_at, calendar),
         "completed_by": task.completed_by, "inputs": task.inputs or {}, "data": task.data, "form": form,
+        "provider_id": task.provider_id,
     }
 
 

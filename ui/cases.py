@@ -165,7 +165,7 @@ def case(instance_id: int, actor: Actor):
         views_count=sum(1 for h in history if h["event"] == "case_viewed"), show_views=show_views,
         diagram_xml_url=url_for("definitions.xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
-        may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])},
+        may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"], t.get("provider_id"))},
     )
 
 

@@ -50,25 +50,32 @@ def test_the_normal_path_runs_from_registration_to_the_provider_s_delivery(api):
         assert open_steps(api, case_id) == [element_id]
         step(api, role, case_id, element_id)
 
-    deliveries = api.as_("provider").tasks(instance_id=case_id)
+    deliveries = api.as_("manager").tasks(instance_id=case_id, all=True)
     assert [t["element_id"] for t in deliveries] == ["deliver_service", "deliver_service"]
-    assert sorted(t["inputs"]["service"] for t in deliveries) == [1, 5]
+    assert sorted((t["inputs"]["service"], t["provider_id"]) for t in deliveries) == [(1, "territorial_center"), (5, "myloserdia")]
     assert {t["role"] for t in deliveries} == {"provider"}
+    # each provider's staff see only their own branch; a provider user bound to no one sees none
+    assert [t["inputs"]["service"] for t in api.as_("provider-myloserdia").tasks(instance_id=case_id)] == [5]
+    assert [t["inputs"]["service"] for t in api.as_("provider-territorial_center").tasks(instance_id=case_id)] == [1]
+    assert api.as_("provider").tasks(instance_id=case_id) == []
+    night_shelter = next(t for t in deliveries if t["inputs"]["service"] == 5)
+    api.as_("provider-utog").post(f"/tasks/{night_shelter['id']}/complete", json={"data": ROADMAP_STEPS["deliver_service"]}, expect=403)
 
 
 def test_two_services_open_two_parallel_deliveries_and_the_case_ends_when_both_are_done(api):
     case_id = register(api)["id"]
     for element_id, role in [("register_application", "dept_specialist"), ("assess_needs", "case_manager")]:
         step(api, role, case_id, element_id)
-    step(api, "dept_specialist", case_id, "decide", {**ROADMAP_STEPS["decide"], "services": [1, 13]})
+    step(api, "dept_specialist", case_id, "decide",
+         {**ROADMAP_STEPS["decide"], "services": [1, 13], "providers": {"1": "territorial_center", "13": "territorial_center"}})
     for element_id, role in [("notify_decision", "dept_specialist"), ("draft_individual_plan", "case_manager"),
                              ("sign_contract", "case_manager")]:
         step(api, role, case_id, element_id)
 
-    provider = api.as_("provider")
+    provider = api.as_("provider-territorial_center")
     first, second = sorted(provider.tasks(instance_id=case_id), key=lambda t: t["inputs"]["service"])
     assert (first["inputs"], second["inputs"]) == ({"service": 1}, {"service": 13})
-    assert provider.get(f"/tasks/{first['id']}").json["form"]["required"] == ["provider_id"]
+    assert provider.get(f"/tasks/{first['id']}").json["form"]["required"] == ["delivered_on"]
 
     halfway = provider.complete(first["id"], ROADMAP_STEPS["deliver_service"])["instance"]
     assert halfway["status"] == "running"
@@ -79,6 +86,16 @@ def test_two_services_open_two_parallel_deliveries_and_the_case_ends_when_both_a
     assert finished["open_tasks"] == []
     assert finished["data"]["services"] == [1, 13]
     assert provider.tasks() == []
+
+
+def test_a_decision_naming_a_provider_that_does_not_offer_the_service_is_refused_with_its_path(api):
+    case_id = register(api)["id"]
+    step(api, "dept_specialist", case_id, "register_application")
+    step(api, "case_manager", case_id, "assess_needs")
+    decide = api.as_("dept_specialist").task_in(case_id, "decide")
+    data = {**ROADMAP_STEPS["decide"], "services": [5], "providers": {"5": "utog"}}
+    problem = api.as_("dept_specialist").post(f"/tasks/{decide['id']}/complete", json={"data": data}, expect=422).json
+    assert any(e["path"].startswith("/providers") for e in problem["errors"]), problem
 
 
 def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_24_hours_from_receipt(api):

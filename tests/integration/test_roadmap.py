@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, definitions
-from engine.errors import InvalidInput
+from engine import cases, definitions, queries
+from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, Task
 from engine.operation import operation
 from tests.conftest import kyiv
@@ -38,16 +38,24 @@ def due_day(walker: Walker, case: int, element_id: str) -> str:
 
 
 def complete_by_id(walker: Walker, task: Task, data: dict[str, Any]) -> None:
+    who = f"provider-{task.provider_id}" if task.provider_id else task.role
     with operation(walker.db, walker.settings) as (uow, ctx):
-        cases.complete_task(uow, walker.actors[task.role], ctx, task.id, data)
+        cases.complete_task(uow, walker.actors[who], ctx, task.id, data)
         uow.commit()
+
+
+def providing(services: list[int]) -> dict[str, Any]:
+    """The decision to provide ``services``, each from the first provider the catalogue gives for it."""
+    from engine import reference
+    return {**ROADMAP_STEPS["decide"], "services": services,
+            "providers": {str(c): reference.service_provider_ids(c)[0] for c in services}}
 
 
 def walk_to_delivery(walker: Walker, services: list[int]) -> int:
     case = start(walker)
     for element_id in ("register_application", "assess_needs"):
         walker.complete(case, element_id, ROADMAP_STEPS[element_id])
-    walker.complete(case, "decide", {**ROADMAP_STEPS["decide"], "services": services})
+    walker.complete(case, "decide", providing(services))
     for element_id in ("notify_decision", "draft_individual_plan", "sign_contract"):
         walker.complete(case, element_id, ROADMAP_STEPS[element_id])
     return case
@@ -127,7 +135,7 @@ def test_a_crisis_case_turns_at_risk_and_then_breached_by_the_hour(walker):
 def test_a_crisis_case_skips_the_needs_assessment_and_still_completes(walker):
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
-    walker.complete(case, "decide", {**ROADMAP_STEPS["decide"], "services": [11]})
+    walker.complete(case, "decide", providing([11]))
     for element_id in ("notify_decision", "draft_individual_plan", "sign_contract", "deliver_service"):
         walker.complete(case, element_id, ROADMAP_STEPS[element_id])
     assert walker.instance(case).status == "completed"
@@ -251,3 +259,22 @@ def test_every_no_refusal_category_of_the_reference_data_is_in_the_diagram_s_rul
         rule = definitions.compiled(definitions.latest(uow, KEY)).step("decide")["reject_if"]
     for item in reference.circumstances():
         assert (f'"{item["code"]}"' in rule) == bool(item.get("no_refusal")), item["code"]
+
+
+def test_each_delivery_branch_is_bound_to_the_provider_the_decision_named(walker):
+    # Issue 12 item 4: any provider user completed any branch.
+    case = walk_to_delivery(walker, [1, 5])  # providers: 1 -> territorial_center, 5 -> myloserdia
+    deliveries = {t.inputs["service"]: t for t in walker.open_tasks(case)}
+    assert {s: t.provider_id for s, t in deliveries.items()} == {1: "territorial_center", 5: "myloserdia"}
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        mine = queries.list_tasks(uow, walker.actors["provider-myloserdia"], ctx.now())
+        assert [(t.inputs["service"], t.provider_id) for t in mine.items] == [(5, "myloserdia")]
+        assert queries.list_tasks(uow, walker.actors["provider-utog"], ctx.now()).items == []
+        assert queries.list_tasks(uow, walker.actors["provider"], ctx.now()).items == []  # bound to no one
+        assert len(queries.list_tasks(uow, walker.actors["manager"], ctx.now(), everything=True).items) == 2
+    for outsider in ("provider-utog", "provider-territorial_center", "provider"):
+        with operation(walker.db, walker.settings) as (uow, ctx), pytest.raises(Forbidden):
+            cases.complete_task(uow, walker.actors[outsider], ctx, deliveries[5].id, ROADMAP_STEPS["deliver_service"])
+    complete_by_id(walker, deliveries[5], ROADMAP_STEPS["deliver_service"])
+    complete_by_id(walker, deliveries[1], ROADMAP_STEPS["deliver_service"])
+    assert walker.instance(case).status == "completed"

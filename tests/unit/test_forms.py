@@ -242,9 +242,36 @@ def test_decide_refuses_provide_without_services():
     assert not accepts("social_services_roadmap", "decide", {**base, "services": []})
 
 
-def test_decide_accepts_catalogue_codes_1_and_5():
-    data = {"decision": "provide", "decision_date": "2026-02-10", "services": [1, 5]}
+def test_decide_accepts_catalogue_codes_1_and_5_each_with_a_provider_that_offers_it():
+    data = {"decision": "provide", "decision_date": "2026-02-10", "services": [1, 5],
+            "providers": {"1": "territorial_center", "5": "myloserdia"}}
     assert accepts("social_services_roadmap", "decide", data)
+
+
+@pytest.mark.parametrize(
+    ("providers", "why"),
+    [
+        (None, "no providers at all"),
+        ({"1": "territorial_center"}, "service 5 has no provider"),
+        ({"1": "territorial_center", "5": "utog"}, "the sign-language society does not run the night shelter"),
+        ({"1": "territorial_center", "5": "myloserdia", "13": "territorial_center"}, "a provider for a service not chosen"),
+        ({"1": "territorial_center", "5": "nobody"}, "an unknown provider"),
+    ],
+)
+def test_decide_refuses_a_provider_the_catalogue_does_not_give_for_the_service(providers, why):
+    # Issue 12 item 4: a night shelter (5) "delivered" by the sign-language society (utog).
+    data = {"decision": "provide", "decision_date": "2026-02-10", "services": [1, 5]}
+    if providers is not None:
+        data["providers"] = providers
+    assert not accepts("social_services_roadmap", "decide", data), why
+
+
+def test_decide_s_provider_rules_are_the_catalogue_s():
+    rules = {r["x-catalogue"]: r for r in load("social_services_roadmap", "decide")["allOf"] if "x-catalogue" in r}
+    assert sorted(rules) == reference.service_codes()
+    for code, rule in rules.items():
+        allowed = rule["then"]["properties"]["providers"]["properties"][str(code)]["enum"]
+        assert allowed == reference.service_provider_ids(code), code
 
 
 def test_decide_refuses_codes_outside_the_catalogue():
@@ -266,7 +293,7 @@ def test_every_service_code_enum_equals_the_catalogue_codes():
 
 def test_provider_enums_are_reference_provider_ids():
     known = set(reference.provider_ids())
-    for task, field in (("register_application", "assessment_provider"), ("deliver_service", "provider_id")):
+    for task, field in (("register_application", "assessment_provider"),):
         values = enum_values(load("social_services_roadmap", task)["properties"][field])
         assert values and set(values) <= known, task
 
@@ -274,7 +301,7 @@ def test_provider_enums_are_reference_provider_ids():
 def test_deliver_service_has_no_field_that_would_overwrite_the_service_variable():
     properties = load("social_services_roadmap", "deliver_service")["properties"]
     assert "service" not in properties and "services" not in properties
-    assert "provider_id" in load("social_services_roadmap", "deliver_service")["required"]
+    assert "provider_id" not in properties  # the decision names the provider; the branch is bound to it
 
 
 # --- needs-assessment plan ----------------------------------------------------------
