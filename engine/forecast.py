@@ -194,7 +194,7 @@ def _percentiles(uow: UnitOfWork, process_key: str, since: datetime, until: date
 
 # --- the card's own feasibility ----------------------------------------------------------
 
-_WARNINGS: dict[tuple[str, int, frozenset[date], frozenset[date]], list[str]] = {}
+_WARNINGS: dict[tuple[str, int, frozenset[date], frozenset[date], date | None], list[str]] = {}
 
 
 @dataclass
@@ -213,7 +213,7 @@ def card_warnings(facts: DiagramFacts, ctx: Context, checksum: str, year: int) -
     on every case. Cached per diagram, year and calendar.
     """
     calendar = ctx.calendar
-    key = (checksum, year, calendar.extra_holidays, calendar.extra_working_days)
+    key = (checksum, year, calendar.extra_holidays, calendar.extra_working_days, calendar.martial_law_until)
     if key in _WARNINGS:
         return list(_WARNINGS[key])
     props = facts.process_properties

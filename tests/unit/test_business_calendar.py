@@ -229,3 +229,42 @@ def test_the_latest_endorsement_day_for_a_meeting_by_the_legal_date(legal_due, e
 
 def test_the_latest_endorsement_day_leaves_the_days_the_decision_needs_after_the_meeting():
     assert CAL.latest_endorsement_day(end_of(2026, 3, 4), 1) == date(2026, 2, 17)  # 4 Mar + 1 working day is too late
+
+
+# Item 7: MARSHRUT_MARTIAL_LAW_UNTIL. 2026 by hand: Wed 15 Jul (Statehood Day), Mon 24 Aug
+# (Independence Day), Thu 1 Oct (Defenders' Day), Fri 25 Dec (Christmas) are art. 73 holidays;
+# Sun 28 Jun (Constitution Day) moves the day off to Mon 29 Jun (art. 67 p. 3).
+@pytest.mark.parametrize(
+    ("until", "day", "working"),
+    [
+        (date(2026, 8, 23), date(2026, 8, 24), False),  # the day after the end: a holiday again
+        (date(2026, 8, 24), date(2026, 8, 24), True),  # the last day of martial law: still working
+        (date(2026, 8, 23), date(2026, 8, 21), True),  # an ordinary Friday
+        (date(2026, 6, 1), date(2026, 6, 29), False),  # Constitution Day on a Sunday -> Monday off
+        (date(2026, 6, 28), date(2026, 6, 29), True),  # the holiday fell under martial law: no shift
+        (date(2026, 6, 1), date(2026, 7, 15), False),
+        (date(2026, 6, 1), date(2026, 10, 1), False),
+        (date(2026, 6, 1), date(2026, 12, 25), False),
+        (date(2026, 6, 1), date(2027, 1, 1), False),  # New Year 2027 (Friday)
+        (date(2026, 6, 1), date(2027, 3, 8), False),  # Women's Day 2027 (Monday)
+        (None, date(2026, 8, 24), True),  # no end date: martial law lasts
+        (None, date(2027, 1, 1), True),
+    ],
+)
+def test_after_martial_law_ends_the_labour_code_holidays_are_days_off(until, day, working):
+    assert BusinessCalendar(martial_law_until=until).is_working_day(day) is working
+
+
+def test_a_deadline_across_the_end_of_martial_law_skips_the_holiday_after_it():
+    calendar = BusinessCalendar(martial_law_until=date(2026, 8, 23))
+    # from Fri 21 Aug: Mon 24 Aug is off -> 2 working days end on Wed 26 Aug
+    assert calendar.add_working_days(kyiv(2026, 8, 21, 10), 2) == end_of(2026, 8, 26)
+    assert CAL.add_working_days(kyiv(2026, 8, 21, 10), 2) == end_of(2026, 8, 25)
+    # 30 calendar days from Tue 25 Nov 2026 end on Fri 25 Dec (Christmas) -> Mon 28 Dec
+    assert calendar.add_calendar_days(kyiv(2026, 11, 25, 10), 30) == end_of(2026, 12, 28)
+
+
+def test_the_regime_in_force_changes_the_day_after_the_end_date():
+    calendar = BusinessCalendar(martial_law_until=date(2026, 8, 23))
+    assert (calendar.regime(date(2026, 8, 23)), calendar.regime(date(2026, 8, 24))) == ("martial_law", "peacetime")
+    assert CAL.regime(date(2030, 1, 1)) == "martial_law"
