@@ -146,9 +146,16 @@ def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep
         instance_id=instance.id, process_key=instance.process_key, spiff_id=step.spiff_id, element_id=step.element_id,
         name=step.name, lane=info.get("lane"), role=role, action=action, participants=participants,
         participant_roles="," + ",".join(p["role"] for p in participants) + ",", state=READY,
-        created_at=now, due_at=due, at_risk_at=at_risk, inputs=step.local_data,
+        created_at=now, due_at=due, at_risk_at=at_risk, inputs={**_shown(compiled, step, instance.data), **step.local_data},
         provider_id=_provider_of(compiled, step, instance.data, ctx),
     )
+
+
+def _shown(compiled: Compiled, step: runtime.OpenStep, data: dict[str, Any]) -> dict[str, Any]:
+    """The case facts a step's ``shows`` property lists (e.g. the decision and the refusal's
+    ground for the notice), copied into the step's inputs as they stood when it opened."""
+    names = compiled.facts.properties.get(step.element_id, {}).get("shows") or ""
+    return {name: data[name] for name in (n.strip() for n in names.split(",")) if name and name in data}
 
 
 def _provider_of(compiled: Compiled, step: runtime.OpenStep, data: dict[str, Any], ctx: Context) -> str | None:

@@ -172,8 +172,17 @@ def test_the_refused_case_skips_the_payment_registers_and_goes_to_the_notice(api
     case_id = walk_to_committee(api)
     hold_the_meeting(api, case_id)
 
+    without_ground = {k: v for k, v in REFUSED.items() if k != "refusal_ground"}
+    record = api.as_("programs_head").task_in(case_id, "record_committee_decision")
+    problem = api.as_("programs_head").post(f"/tasks/{record['id']}/complete", json={"data": without_ground}, expect=422).json
+    assert [e["path"] for e in problem["errors"]] == ["/refusal_ground"]  # was accepted (issue 12 item 9)
+
     refused = do_step(api, case_id, "record_committee_decision", REFUSED)
-    assert [t["element_id"] for t in refused["instance"]["open_tasks"]] == ["notify_applicant"]
+    [notice] = refused["instance"]["open_tasks"]
+    assert notice["element_id"] == "notify_applicant"
+    # the refusal's ground reaches whoever writes the applicant's notice
+    assert notice["inputs"] == {"decision": "refused", "decision_number": "124", "decision_date": "2026-02-18",
+                                "refusal_ground": "income_above_line"}
     assert api.as_("accounting_head").tasks() == []
     finished = do_step(api, case_id, "notify_applicant")["instance"]
     assert finished["status"] == "completed"
@@ -344,3 +353,21 @@ def test_the_card_view_warns_that_the_card_s_own_limits_cannot_meet_the_target(a
     assert all("граничний строк 30 дн." in w for w in rest)
     roadmap = api.as_("manager").get("/process-definitions/social_services_roadmap").json
     assert roadmap["warnings"] == []
+
+
+def test_an_application_without_the_hardship_reason_is_refused_with_its_path(api):
+    # Issue 12 item 8: card item 8's first condition; was registered and recommended "grant".
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    data = {k: v for k, v in APPLICATION.items() if k != "reason"}
+    problem = api.as_("programs_dept").post("/process-instances", json={"process_key": "address_aid", "data": data},
+                                            expect=422).json
+    assert [e["path"] for e in problem["errors"]] == ["/reason"]
+
+
+def test_an_application_with_a_wrong_iban_checksum_is_refused_with_its_path(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    data = {**APPLICATION, "iban": "UA213223130000026007233566002"}
+    problem = api.as_("programs_dept").post("/process-instances", json={"process_key": "address_aid", "data": data},
+                                            expect=422).json
+    assert [e["path"] for e in problem["errors"]] == ["/iban"]
+    assert "IBAN" in problem["errors"][0]["message"]
