@@ -123,7 +123,7 @@ def forecast_of(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Co
     now = ctx.now()
     open_tasks = queries.open_tasks(uow, instance.id) if open_tasks is None else open_tasks
     timers = queries.waiting_timers(uow, instance.id) if timers is None else timers
-    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
+    dates = case_dates_of(instance)
     history = observed_durations(uow, instance.process_key, now, ctx.calendar)
     forecaster = Forecaster(compiled.facts, ctx, dates, instance.data, history)
     expected = {t.id: forecaster.open_step_done(t.element_id, t.created_at, now) for t in open_tasks}
@@ -135,11 +135,17 @@ def forecast_of(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Co
     return Forecast(finish, forecaster.basis, min(expected.values()) if expected else None)
 
 
+def case_dates_of(instance: Instance) -> CaseDates:
+    """The dates a case's step limits count from and to, as stored with it."""
+    year = (instance.data or {}).get("plan_year")
+    return CaseDates(instance.received_at, instance.target_due, instance.legal_due, year if isinstance(year, int) else None)
+
+
 def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep, now: datetime, ctx: Context) -> Task:
     info = compiled.step(step.element_id) or {}
     role, action, participants = split_roles(info.get("role"), info.get("action"), info.get("participants") or [])
     limit = StepLimit.from_properties(compiled.facts.properties.get(step.element_id, {}))
-    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
+    dates = case_dates_of(instance)
     due = step_due(ctx.calendar, limit, now, dates, crisis=bool(instance.data.get("crisis")))
     at_risk = now + (due - now) * ctx.settings.at_risk_ratio if due and due > now else due
     return Task(

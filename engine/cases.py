@@ -68,10 +68,17 @@ def start_case(
     if after_meeting is not None and dates.legal_due is not None:
         endorse_by = ctx.calendar.latest_endorsement_day(dates.legal_due, after_meeting)
         engine_vars["endorse_by"] = endorse_by.isoformat() if endorse_by else None
+    year_field = props.get("year_field")
+    plan_year = data.get(year_field) if year_field else None
+    if isinstance(plan_year, int) and not isinstance(plan_year, bool):
+        engine_vars["plan_year"] = plan_year
     workflow = runtime.start(compiled, {**data, **engine_vars}, ctx)
     prefix = props.get("number_prefix") or process_key[:2].upper()
+    number = next_number(uow, process_key, prefix, engine_vars.get("plan_year") or received.year)
+    if "plan_year" in engine_vars:  # one case per year; the counter row's update above serialises this check
+        _refuse_a_second_case_for_the_year(uow, process_key, year_field or "", engine_vars["plan_year"])
     instance = Instance(
-        number=next_number(uow, process_key, prefix, received.year), process_key=process_key,
+        number=number, process_key=process_key,
         definition_id=definition.id, status=RUNNING, received_at=received, target_due=dates.target_due,
         legal_due=dates.legal_due, data={**data, **engine_vars}, state="", created_at=now,
         created_by=actor.login, updated_at=now,
@@ -81,6 +88,15 @@ def start_case(
     audit.record(uow, "case_registered", actor.login, now, instance.id, data={"number": instance.number, "data": data})
     case_sync.sync(uow, instance, workflow, compiled, ctx, actor.login, case_sync.CaseRows({}, {}, False))
     return instance
+
+
+def _refuse_a_second_case_for_the_year(uow: UnitOfWork, process_key: str, field: str, year: int) -> None:
+    """:raise Conflict: a case of ``process_key`` for ``year`` exists and was not cancelled (SPEC §3.3)."""
+    query = select(Instance.number, Instance.data).where(Instance.process_key == process_key, Instance.status != CANCELLED)
+    for number, data in uow.session.execute(query):
+        if (data or {}).get("plan_year") == year:
+            message = f"План на {year} рік уже зареєстровано ({number}); другий план на той самий рік не допускається"
+            raise Conflict(message)
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, data: dict[str, Any]) -> Completed:

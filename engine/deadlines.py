@@ -96,6 +96,8 @@ class CaseDates:
     received_at: datetime
     target_due: datetime | None
     legal_due: datetime | None
+    #: The year the case is for (the plan's year from its start form); ``year_end`` counts to its 31 December.
+    plan_year: int | None = None
 
 
 def case_dates(
@@ -137,7 +139,7 @@ def step_due(
     """Return when a step falls due, or None when it has no limit.
 
     A ``deadline`` wins: target/legal give the case's dates, ``year_end`` the end of 31 December
-    of the year received (art. 254 shift).  For a crisis case ``crisis_hours`` (to the minute)
+    of the case's plan year, else of the year received (art. 254 shift).  For a crisis case ``crisis_hours`` (to the minute)
     or ``crisis_days`` apply when set.  Otherwise ``days`` are counted from the task's opening
     or the case's receipt.
     """
@@ -146,7 +148,7 @@ def step_due(
     if limit.deadline == "legal":
         return case.legal_due
     if limit.deadline == "year_end":
-        year = calendar.local_date(case.received_at).year
+        year = case.plan_year or calendar.local_date(case.received_at).year
         return calendar.end_of_day(calendar.next_working_day(date(year, 12, 31)))
     start = case.received_at if limit.start_from == "received" else entered_at
     if crisis and limit.crisis_hours is not None:

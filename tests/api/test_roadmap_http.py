@@ -186,3 +186,14 @@ def test_the_annual_plan_walks_its_ten_measures_in_order_all_due_on_31_december(
     assert [s["element_id"] for s in card["steps"]] == MEASURES
     done = specialist.tasks(instance_id=case["id"], state="completed", per_page=50)
     assert sorted(t["element_id"] for t in done) == sorted(MEASURES)
+
+
+def test_a_second_plan_for_the_same_year_is_answered_409_and_registers_nothing(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    specialist = api.as_("dept_specialist")
+    specialist.start("needs_assessment_plan", {"year": 2026})
+    body = specialist.post("/process-instances", json={"process_key": "needs_assessment_plan", "data": {"year": 2026}},
+                           expect=409).json
+    assert "2026" in body["detail"]
+    listed = api.as_("manager").get("/process-instances", query={"process_key": "needs_assessment_plan"}).json
+    assert listed["total"] == 1
