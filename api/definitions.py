@@ -57,6 +57,7 @@ def get(args: dict, key: str, actor: Actor):
     with operation() as (uow, ctx):
         all_versions = [r.version for r in definitions.versions(uow, key)]
         warnings = card_warnings(definitions.compiled(row).facts, ctx, row.checksum, ctx.calendar.local_date(ctx.now()).year)
+        warnings += definitions.shared_field_warnings(row.forms)
     return {**summary(row), "start_form": row.forms.get("start", {}), "forms": row.forms, "steps": row.steps,
             "versions": all_versions, "warnings": warnings}
 

@@ -24,7 +24,10 @@ def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instanc
         audit.record(uow, "case_viewed", actor.login, ctx.now(), instance.id)
     open_tasks = held.open_tasks if held else queries.open_tasks(uow, instance.id)
     timers = held.timers if held else queries.waiting_timers(uow, instance.id)
-    return views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar)
+    body = views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar)
+    if held is None:  # a completion's answer leaves them out: the case page reads them with the case
+        body["steps"] = [views.step_record(t, ctx.calendar) for t in queries.completed_tasks(uow, instance.id)]
+    return body
 
 
 def completed_body(uow: UnitOfWork, ctx: Context, actor: Actor, done: Completed) -> dict[str, Any]:

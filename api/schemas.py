@@ -138,6 +138,15 @@ class WaitingSchema(Schema):
     fires_at = fields.String()
 
 
+class StepRecordSchema(Schema):
+    task_id = fields.Integer()
+    element_id = fields.String()
+    name = fields.String()
+    completed_at = fields.String(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
 class InstanceSchema(Schema):
     id = fields.Integer()
     number = fields.String()
@@ -150,6 +159,7 @@ class InstanceSchema(Schema):
     legal_date = fields.String(allow_none=True)
     forecast_date = fields.String(allow_none=True)
     forecast_basis = fields.String(allow_none=True, metadata={"description": "history: observed step durations; card: the card's limits (SPEC §5)"})
+    steps = fields.List(fields.Nested(StepRecordSchema), metadata={"description": "completed steps in order, each with its own data (GET only)"})
     endorse_by = fields.String(allow_none=True, metadata={"description": "the last day the draft decision may be endorsed to reach a committee meeting before the legal date"})
     sla = fields.Nested(SlaPairSchema)
     open_tasks = fields.List(fields.Nested(TaskSchema))

@@ -185,6 +185,20 @@ def _int(value: str | None) -> int | None:
     return int(value) if value and value.strip().isdigit() else None
 
 
+def shared_field_warnings(forms: dict[str, Any]) -> list[str]:
+    """Fields that several steps' forms define: in the case data the later step's value
+    replaces the earlier one's (each step's own data stays with the step, ``steps`` of the case)."""
+    owners: dict[str, list[str]] = {}
+    for task_id, schema in sorted(forms.items()):
+        if task_id == "start" or not isinstance(schema, dict):
+            continue
+        for name in (schema.get("properties") or {}):
+            owners.setdefault(name, []).append(task_id)
+    return [f"Поле «{name}» є у формах кроків {', '.join(tasks)}: у даних справи значення наступного кроку "
+            f"замінює попереднє (дані кожного кроку зберігаються з кроком)" for name, tasks in sorted(owners.items())
+            if len(tasks) > 1]
+
+
 _COMPILED: dict[str, Compiled] = {}
 
 

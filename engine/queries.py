@@ -181,6 +181,12 @@ def open_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
     return list(uow.session.scalars(query))
 
 
+def completed_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
+    """A case's completed steps in the order they were done, each with its own data."""
+    query = select(Task).where(Task.instance_id == instance_id, Task.state == "completed").order_by(Task.completed_at, Task.id)
+    return list(uow.session.scalars(query))
+
+
 def waiting_timers(uow: UnitOfWork, instance_id: int) -> list[Timer]:
     # Sorted here, not with ORDER BY fires_at: SQLite would walk ix_timers_state_fires (every
     # waiting timer of every case) to avoid sorting a case's two or three.

@@ -36,6 +36,12 @@ def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str
     }
 
 
+def step_record(task: Task, calendar: BusinessCalendar) -> dict[str, Any]:
+    """One completed step of a case with its own data, as it was submitted (issue 12 item 10)."""
+    return {"task_id": task.id, "element_id": task.element_id, "name": task.name,
+            "completed_at": _iso(task.completed_at, calendar), "completed_by": task.completed_by, "data": task.data or {}}
+
+
 def case_sla(instance: Instance, due: datetime | None, now: datetime) -> str:
     if instance.status != "running":
         finished = instance.completed_at or now

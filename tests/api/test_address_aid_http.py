@@ -371,3 +371,18 @@ def test_an_application_with_a_wrong_iban_checksum_is_refused_with_its_path(api)
                                             expect=422).json
     assert [e["path"] for e in problem["errors"]] == ["/iban"]
     assert "IBAN" in problem["errors"][0]["message"]
+
+
+def test_each_step_keeps_its_own_data_in_order_on_the_case(api):
+    # Issue 12 item 10: send_to_director and send_to_executor both stored transferred_on; the first was lost.
+    case_id = walk_to_committee(api)
+    case = api.as_("manager").instance(case_id)
+    steps = [(s["element_id"], s["data"]) for s in case["steps"]]
+    assert [e for e, _ in steps] == UNTIL_ENDORSEMENT
+    data = dict(steps)
+    assert data["send_to_director"] == ADDRESS_AID_STEPS["send_to_director"]
+    assert data["send_to_executor"] == ADDRESS_AID_STEPS["send_to_executor"]
+    assert case["data"]["transferred_on"] == ADDRESS_AID_STEPS["send_to_director"]["transferred_on"]
+    assert case["data"]["executor_transferred_on"] == ADDRESS_AID_STEPS["send_to_executor"]["executor_transferred_on"]
+    card = api.as_("manager").get("/process-definitions/address_aid").json
+    assert not any("transferred_on" in w for w in card["warnings"])
