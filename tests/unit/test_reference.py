@@ -153,3 +153,11 @@ def test_circumstances_name_their_source_and_the_law_s_categories_the_catalogue_
         assert "2671-VIII" in by_code[code]["source"]
     assert all(item["source"].strip() for item in by_code.values())
     assert {code for code, item in by_code.items() if item.get("no_refusal")} == {"domestic_or_gender_violence", "child_abuse"}
+
+
+def test_seed_002_s_three_extra_services_of_the_city_centre_are_noted_against_the_2025_catalogue():
+    # Issue 12 item 13: seed 002 lists посередництво, соціальна адаптація, соціальна інтеграція for the centre.
+    for code in (3, 10, 12):
+        item = reference.service(code)
+        assert "social_services_center" not in item["providers"]
+        assert "Seed 002" in item["providers_note"] and "seed 001" in item["providers_note"]
