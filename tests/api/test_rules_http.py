@@ -57,3 +57,17 @@ def test_a_case_received_after_martial_law_ends_is_dated_with_the_holiday_shift(
                          headers={"Authorization": "Bearer token-programs_dept"})
     assert answer.status_code == 201, answer.json
     assert (answer.json["target_date"], answer.json["legal_date"]) == ("2026-12-15", "2026-12-28")
+
+
+def test_the_case_page_shows_the_forecast_basis_and_the_endorsement_slack(settings, db, actors, deployed, built_apps):
+    app = _app(settings, built_apps)
+    set_now(db, kyiv("2026-02-02 10:00"))
+    from tests.walks import APPLICATION
+    client = app.test_client()
+    created = client.post("/api/v1/process-instances", json={"process_key": "address_aid", "data": APPLICATION},
+                          headers={"Authorization": "Bearer token-programs_dept"}).json
+    client.post("/login", data={"login": "manager", "password": "pw-manager"})
+    page = client.get(f"/cases/{created['id']}").get_data(as_text=True)
+    assert 'id="case-slack"' in page
+    assert "за строками технологічної картки" in page
+    assert "03.03.2026" in page  # endorse_by, the last working day before the 4 March meeting
