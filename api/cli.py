@@ -141,13 +141,15 @@ def users_group() -> None:
 @click.option("--token", default=None, help="Задати токен API замість випадкового")
 @click.option("--password", default=None, help="Пароль для входу на веб-сторінки")
 @click.option("--email", default=None)
+@click.option("--provider", "provider_id", default=None, help="Надавач (id з довідника), до якого прив'язано користувача з роллю provider")
 def users_create(login: str, roles: tuple[str, ...], name: str | None, token: str | None,
-                 password: str | None, email: str | None) -> None:
+                 password: str | None, email: str | None, provider_id: str | None) -> None:
     """Create a user and print its API token."""
     env = Env()
     try:
         with operation(env.db, env.settings) as (uow, ctx):
-            _user, issued = users.create_user(uow, login, list(roles), ctx.now(), name, token, password, email)
+            _user, issued = users.create_user(uow, login, list(roles), ctx.now(), name, token, password, email,
+                                              provider_id, str(env.settings.reference_dir))
             uow.commit()
     except EngineError as error:
         fail(error)

@@ -29,6 +29,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         kept_workflows=int(env.get("MARSHRUT_KEPT_WORKFLOWS") or defaults.kept_workflows),
         extra_holidays=_dates(env.get("MARSHRUT_EXTRA_HOLIDAYS")),
         extra_working_days=_dates(env.get("MARSHRUT_EXTRA_WORKING_DAYS")),
+        martial_law_until=date.fromisoformat(env["MARSHRUT_MARTIAL_LAW_UNTIL"].strip())
+        if (env.get("MARSHRUT_MARTIAL_LAW_UNTIL") or "").strip() else None,
         secret_key=env.get("MARSHRUT_SECRET_KEY") or None,
         smtp_host=env.get("MARSHRUT_SMTP_HOST") or None,
         smtp_port=int(env.get("MARSHRUT_SMTP_PORT") or defaults.smtp_port),

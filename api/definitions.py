@@ -9,6 +9,7 @@ from api.schemas import DefinitionArgs, DefinitionSchema, DefinitionSummarySchem
 from engine import definitions
 from engine.access import Actor
 from engine.errors import FieldError, InvalidInput, NotFound
+from engine.forecast import card_warnings
 from engine.models import Definition
 
 bp = Blueprint("definitions", __name__, description="Визначення процесів (BPMN)")
@@ -53,10 +54,12 @@ def _version(key: str, version: int | None) -> Definition:
 def get(args: dict, key: str, actor: Actor):
     """The card view of a process: steps in flow order, roles, actions, limits, start form"""
     row = _version(key, args.get("version"))
-    with operation() as (uow, _ctx):
+    with operation() as (uow, ctx):
         all_versions = [r.version for r in definitions.versions(uow, key)]
+        warnings = card_warnings(definitions.compiled(row).facts, ctx, row.checksum, ctx.calendar.local_date(ctx.now()).year)
+        warnings += definitions.shared_field_warnings(row.forms)
     return {**summary(row), "start_form": row.forms.get("start", {}), "forms": row.forms, "steps": row.steps,
-            "versions": all_versions}
+            "versions": all_versions, "warnings": warnings}
 
 
 @bp.route("/process-definitions/<key>/xml")

@@ -25,8 +25,11 @@ def instance_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instanc
     open_tasks = held.open_tasks if held else queries.open_tasks(uow, instance.id)
     timers = held.timers if held else queries.waiting_timers(uow, instance.id)
     failures = [incidents.view(i, instance.number, ctx.calendar) for i in incidents.open_of(uow, instance.id)]
-    return views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar,
+    body = views.instance_view(instance, queries.definition_of(uow, instance), open_tasks, timers, ctx.now(), ctx.calendar,
                                incidents=failures)
+    if held is None:  # a completion's answer leaves them out: the case page reads them with the case
+        body["steps"] = [views.step_record(t, ctx.calendar) for t in queries.completed_tasks(uow, instance.id)]
+    return body
 
 
 def moved_body(uow: UnitOfWork, ctx: Context, actor: Actor, instance: Instance) -> dict[str, Any]:

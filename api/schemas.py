@@ -68,6 +68,7 @@ class StepSchema(Schema):
     from_ = fields.String(data_key="from", attribute="from")
     deadline = fields.String(allow_none=True)
     crisis_days = fields.Integer(allow_none=True)
+    crisis_hours = fields.Integer(allow_none=True)
 
 
 class DefinitionSummarySchema(Schema):
@@ -85,6 +86,7 @@ class DefinitionSchema(DefinitionSummarySchema):
     forms = fields.Dict()
     steps = fields.List(fields.Nested(StepSchema))
     versions = fields.List(fields.Integer())
+    warnings = fields.List(fields.String(), metadata={"description": "the card's own limits cannot meet its target or legal date (SPEC §5)"})
 
 
 class DeployedSchema(Schema):
@@ -132,6 +134,7 @@ class TaskSchema(Schema):
     inputs = fields.Dict()
     data = fields.Dict(allow_none=True)
     form = fields.Dict(allow_none=True)
+    provider_id = fields.String(allow_none=True, metadata={"description": "the provider the decision named for this delivery branch; only its users complete it"})
 
 
 class TaskListArgs(PageArgs):
@@ -171,6 +174,15 @@ class IncidentSchema(Schema):
     resolved_at = fields.String(allow_none=True)
 
 
+class StepRecordSchema(Schema):
+    task_id = fields.Integer()
+    element_id = fields.String()
+    name = fields.String()
+    completed_at = fields.String(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    data = fields.Dict()
+
+
 class InstanceSchema(Schema):
     id = fields.Integer()
     number = fields.String()
@@ -182,6 +194,9 @@ class InstanceSchema(Schema):
     target_date = fields.String(allow_none=True)
     legal_date = fields.String(allow_none=True)
     forecast_date = fields.String(allow_none=True)
+    forecast_basis = fields.String(allow_none=True, metadata={"description": "history: observed step durations; card: the card's limits (SPEC §5)"})
+    steps = fields.List(fields.Nested(StepRecordSchema), metadata={"description": "completed steps in order, each with its own data (GET only)"})
+    endorse_by = fields.String(allow_none=True, metadata={"description": "the last day the draft decision may be endorsed to reach a committee meeting before the legal date"})
     sla = fields.Nested(SlaPairSchema)
     open_tasks = fields.List(fields.Nested(TaskSchema))
     waiting = fields.List(fields.Nested(WaitingSchema))

@@ -13,6 +13,8 @@ class Actor:
     login: str
     name: str
     roles: frozenset[str]
+    #: The provider organisation a ``provider`` user works for (reference/providers.json id).
+    provider_id: str | None = None
 
     @property
     def oversees(self) -> bool:
@@ -40,13 +42,25 @@ def split_roles(lane_role: str | None, action: str | None, participants: list[di
     raise ValueError("step has no role")
 
 
-def may_complete(actor: Actor, task_role: str) -> bool:
-    """Only the completing role completes; overseers and admins read, they do not act for others."""
-    return task_role in actor.roles
+def may_complete(actor: Actor, task_role: str, task_provider: str | None = None) -> bool:
+    """Only the completing role completes; overseers and admins read, they do not act for others.
+
+    A step bound to a provider (a delivery branch, SPEC §3.2) is that provider's staff's alone.
+    """
+    return task_role in actor.roles and serves_provider(actor, task_provider)
 
 
-def may_view_task(actor: Actor, task_role: str, participants: list[dict[str, Any]]) -> bool:
-    return actor.oversees or task_role in actor.roles or any(p["role"] in actor.roles for p in participants)
+def may_view_task(actor: Actor, task_role: str, participants: list[dict[str, Any]], task_provider: str | None = None) -> bool:
+    if actor.oversees:
+        return True
+    if task_role in actor.roles and serves_provider(actor, task_provider):
+        return True
+    return any(p["role"] in actor.roles for p in participants)
+
+
+def serves_provider(actor: Actor, task_provider: str | None) -> bool:
+    """A step with no provider is anyone's of its role; a step bound to one, its users' only."""
+    return task_provider is None or actor.provider_id == task_provider
 
 
 def may_view_case(actor: Actor, involved_roles: set[str], created_by: str | None) -> bool:

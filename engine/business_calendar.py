@@ -10,6 +10,13 @@ public holidays are not days off.  ``country_holidays("UA")`` therefore gives, f
 off at all: while martial law lasts a working day is simply Monday–Friday.  (The package
 keeps the holidays themselves in its ``workday`` category, which we deliberately do not use.)
 Years before 2022 carry the full list, e.g. 24 August 2021 (Independence Day) is a day off.
+
+The end of martial law (``martial_law_until``, SPEC §5, ``MARSHRUT_MARTIAL_LAW_UNTIL``): the
+days after that date follow the Labour Code again: the art. 73 holidays (the package's
+``workday`` category, where it keeps them while martial law lasts) are days off, and one that
+falls on a Saturday or Sunday moves the day off to the next working day (art. 67 part 3).
+Transfers of working days (art. 67) are the government's yearly orders: configure them as
+extra holidays and extra working days. Without an end date martial law is taken to last.
 """
 
 from __future__ import annotations
@@ -30,7 +37,15 @@ _WEDNESDAY = 2
 
 
 _PACKAGE_YEARS: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
+_PEACETIME_YEARS: dict[int, dict[date, date]] = {}
 _PACKAGE_LOCK = threading.Lock()
+
+MARTIAL_LAW, PEACETIME = "martial_law", "peacetime"
+#: What managers are shown (SPEC §5: the regime in force).
+REGIME_NAMES = {
+    MARTIAL_LAW: "Воєнний стан (Закон № 2136-IX): святкові дні — робочі",
+    PEACETIME: "Звичайний режим: святкові та неробочі дні за ст. 73 КЗпП — вихідні",
+}
 
 
 def _ukrainian_days(year: int) -> tuple[frozenset[date], frozenset[date]]:
@@ -49,6 +64,25 @@ def _ukrainian_days(year: int) -> tuple[frozenset[date], frozenset[date]]:
     return cached
 
 
+def _labour_code_days_off(year: int) -> dict[date, date]:
+    """Days off of ``year`` by the Labour Code (art. 73 holidays, art. 67 p. 3 weekend shift),
+    each with the holiday it is for (a shifted Monday is off only if its holiday was)."""
+    cached = _PEACETIME_YEARS.get(year)
+    if cached is None:
+        public = holidays.country_holidays("UA", years=year)
+        workday = holidays.country_holidays("UA", years=year, categories=("workday",))
+        days = {day: day for day in [*public.keys(), *workday.keys()]}
+        for holiday in sorted(workday.keys()):
+            if holiday.weekday() >= 5:
+                shifted = holiday + timedelta(days=1)
+                while shifted.weekday() >= 5 or shifted in days:
+                    shifted += timedelta(days=1)
+                days[shifted] = holiday
+        with _PACKAGE_LOCK:
+            cached = _PEACETIME_YEARS[year] = days
+    return cached
+
+
 class BusinessCalendar:
     """Working days, deadlines and meeting days in one time zone (Kyiv unless told)."""
 
@@ -57,9 +91,14 @@ class BusinessCalendar:
         tz: ZoneInfo = KYIV,
         extra_holidays: Iterable[date] = (),
         extra_working_days: Iterable[date] = (),
+        martial_law_until: date | None = None,
     ) -> None:
-        """Build a calendar; the extra days override the package's rules for those dates."""
+        """Build a calendar; the extra days override the package's rules for those dates.
+
+        :param martial_law_until: the last day of martial law; None while it lasts.
+        """
         self.tz = tz
+        self.martial_law_until = martial_law_until
         self.extra_holidays = frozenset(extra_holidays)
         self.extra_working_days = frozenset(extra_working_days)
         clash = self.extra_holidays & self.extra_working_days
@@ -98,10 +137,26 @@ class BusinessCalendar:
             return True
         if day in self.extra_holidays:
             return False
+        if self.martial_law_until is not None and day > self.martial_law_until:
+            holiday = _labour_code_days_off(day.year).get(day)
+            return day.weekday() < 5 and (holiday is None or holiday <= self.martial_law_until)
         days_off, weekend_workdays = self._package_days(day.year)
         if day.weekday() >= 5:
             return day in weekend_workdays
         return day not in days_off
+
+    def regime(self, day: date) -> str:
+        """``martial_law`` on and before ``martial_law_until`` (or while no end is set), else ``peacetime``."""
+        day = self._as_date(day)
+        if self.martial_law_until is None or day <= self.martial_law_until:
+            return MARTIAL_LAW if day >= date(2022, 3, 15) else PEACETIME
+        return PEACETIME
+
+    def regime_in_force(self, day: date) -> dict[str, str | None]:
+        """The regime of ``day`` as managers are shown it: code, Ukrainian name, last day of martial law."""
+        code = self.regime(day)
+        until = self.martial_law_until.isoformat() if self.martial_law_until else None
+        return {"code": code, "name": REGIME_NAMES[code], "martial_law_until": until}
 
     def end_of_day(self, day: date) -> datetime:
         """Return 23:59:59 (microsecond 0) of ``day`` in this calendar's time zone."""
@@ -146,16 +201,37 @@ class BusinessCalendar:
         return count
 
     def next_committee_meeting(self, after: date) -> date:
-        """Return the first 1st-or-3rd Wednesday of a month strictly after ``after``."""
+        """Return the first 1st-or-3rd Wednesday of a month strictly after ``after`` that is a
+        working day (a Wednesday that is a day off, e.g. an extra holiday, is skipped)."""
         after = self._as_date(after)
         year, month = after.year, after.month
         while True:
             first = date(year, month, 1)
             first_wednesday = first + timedelta(days=(_WEDNESDAY - first.weekday()) % 7)
             for meeting in (first_wednesday, first_wednesday + timedelta(weeks=2)):
-                if meeting > after:
+                if meeting > after and self.is_working_day(meeting):
                     return meeting
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+
+    def latest_endorsement_day(self, legal_due: datetime, after_meeting_days: int) -> date | None:
+        """The last working day a draft can be endorsed and still reach a committee meeting from
+        which ``after_meeting_days`` working days (recording the decision) end by ``legal_due``.
+
+        The meeting sits strictly after the endorsement day, so the answer is the last working
+        day before the latest such meeting; None when no meeting fits.
+        """
+        last_day = self.local_date(legal_due)
+        meeting, fitting = self.next_committee_meeting(last_day - timedelta(days=70)), None
+        while meeting <= last_day:
+            if self.add_working_days(datetime.combine(meeting, _MEETING_TIME, tzinfo=self.tz), after_meeting_days) <= legal_due:
+                fitting = meeting
+            meeting = self.next_committee_meeting(meeting)
+        if fitting is None:
+            return None
+        day = fitting - timedelta(days=1)
+        while not self.is_working_day(day):
+            day -= timedelta(days=1)
+        return day
 
     def committee_meeting_start(self, after: date) -> datetime:
         """Return 09:00 (this calendar's zone) of the next committee meeting after ``after``."""

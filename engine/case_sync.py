@@ -18,7 +18,8 @@ from engine.access import split_roles
 from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, step_due
 from engine.definitions import Compiled
-from engine.forecast import Forecaster, Position
+from engine.evaluator import engine_functions, evaluate
+from engine.forecast import Forecast, Forecaster, Position, observed_durations
 from engine.models import Instance, Task, Timer
 from engine.store import UnitOfWork
 
@@ -102,36 +103,78 @@ def refresh_forecast(
     """
     if instance.sla_met_at is None and (instance.status != RUNNING or measured_step_done):
         instance.sla_met_at = ctx.now()
-    instance.forecast_at = instance.sla_met_at or forecast(uow, instance, compiled, ctx, open_tasks, timers)
+    if instance.sla_met_at is not None:
+        instance.forecast_at, instance.forecast_review_at = instance.sla_met_at, None
+    else:
+        found = forecast_of(uow, instance, compiled, ctx, open_tasks, timers)
+        instance.forecast_at, instance.forecast_basis, instance.forecast_review_at = found.finish, found.basis, found.review_at
     instance.forecast_checked_at = ctx.now()
 
 
 def forecast(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Context,
              open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> datetime | None:
     """The forecast finish of a running case from its open steps and waiting timers (read if not given)."""
+    return forecast_of(uow, instance, compiled, ctx, open_tasks, timers).finish
+
+
+def forecast_of(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Context,
+                open_tasks: list[Task] | None = None, timers: list[Timer] | None = None) -> Forecast:
+    """The forecast of a running case (SPEC §5): finish, basis, and when it starts to move with the clock."""
     now = ctx.now()
     open_tasks = queries.open_tasks(uow, instance.id) if open_tasks is None else open_tasks
     timers = queries.waiting_timers(uow, instance.id) if timers is None else timers
-    positions = [
-        Position(t.element_id, max(t.due_at, now) if t.due_at else now) for t in open_tasks
-    ] + [Position(t.element_id, t.fires_at) for t in timers if not t.escalation]
-    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
-    return Forecaster(compiled.facts, ctx, dates, instance.data).finish(positions)
+    dates = case_dates_of(instance)
+    history = observed_durations(uow, instance.process_key, now, ctx.calendar)
+    forecaster = Forecaster(compiled.facts, ctx, dates, instance.data, history)
+    expected = {t.id: forecaster.open_step_done(t.element_id, t.created_at, now) for t in open_tasks}
+    positions = [Position(t.element_id, expected[t.id]) for t in open_tasks] + [
+        Position(t.element_id, t.fires_at) for t in timers if not t.escalation]
+    finish = forecaster.finish(positions)
+    # While every open step is expected to end later than now, the forecast stays as it is;
+    # from the earliest of those ends it moves with the clock (the worker looks again then).
+    return Forecast(finish, forecaster.basis, min(expected.values()) if expected else None)
+
+
+def case_dates_of(instance: Instance) -> CaseDates:
+    """The dates a case's step limits count from and to, as stored with it."""
+    year = (instance.data or {}).get("plan_year")
+    return CaseDates(instance.received_at, instance.target_due, instance.legal_due, year if isinstance(year, int) else None)
 
 
 def _new_task_row(instance: Instance, compiled: Compiled, step: runtime.OpenStep, now: datetime, ctx: Context) -> Task:
     info = compiled.step(step.element_id) or {}
     role, action, participants = split_roles(info.get("role"), info.get("action"), info.get("participants") or [])
     limit = StepLimit.from_properties(compiled.facts.properties.get(step.element_id, {}))
-    dates = CaseDates(instance.received_at, instance.target_due, instance.legal_due)
+    dates = case_dates_of(instance)
     due = step_due(ctx.calendar, limit, now, dates, crisis=bool(instance.data.get("crisis")))
     at_risk = now + (due - now) * ctx.settings.at_risk_ratio if due and due > now else due
     return Task(
         instance_id=instance.id, process_key=instance.process_key, spiff_id=step.spiff_id, element_id=step.element_id,
         name=step.name, lane=info.get("lane"), role=role, action=action, participants=participants,
         participant_roles="," + ",".join(p["role"] for p in participants) + ",", state=READY,
-        created_at=now, due_at=due, at_risk_at=at_risk, inputs=step.local_data,
+        created_at=now, due_at=due, at_risk_at=at_risk, inputs={**_shown(compiled, step, instance.data), **step.local_data},
+        provider_id=_provider_of(compiled, step, instance.data, ctx),
     )
+
+
+def _shown(compiled: Compiled, step: runtime.OpenStep, data: dict[str, Any]) -> dict[str, Any]:
+    """The case facts a step's ``shows`` property lists (e.g. the decision and the refusal's
+    ground for the notice), copied into the step's inputs as they stood when it opened."""
+    names = compiled.facts.properties.get(step.element_id, {}).get("shows") or ""
+    return {name: data[name] for name in (n.strip() for n in names.split(",")) if name and name in data}
+
+
+def _provider_of(compiled: Compiled, step: runtime.OpenStep, data: dict[str, Any], ctx: Context) -> str | None:
+    """The provider a step is bound to: its ``provider`` property evaluated over the case data and
+    the step's own (the roadmap's ``providers[str(service)]``); None when it names none."""
+    expression = compiled.facts.properties.get(step.element_id, {}).get("provider")
+    if not expression:
+        return None
+    try:
+        value = evaluate(expression, {**data, **(step.local_data or {})}, engine_functions(ctx.clock, ctx.calendar))
+    except (NameError, KeyError, TypeError):
+        return None
+    return str(value) if value else None
 
 
 def _sync_timers(

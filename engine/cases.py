@@ -57,17 +57,29 @@ def start_case(
     if received > now:
         raise InvalidInput("Дата надходження не може бути в майбутньому", [FieldError("/received_at", "Дата в майбутньому")])
     props = definition.properties
+    crisis_hours = _int(props.get("crisis_hours")) if data.get("crisis") is True else None
     dates = case_dates(ctx.calendar, received, _int(props.get("target_days")), _int(props.get("legal_days")),
-                       props.get("calendar") or "calendar")
+                       props.get("calendar") or "calendar", crisis_hours)
     engine_vars = {
         "received_at": received.isoformat(), "received_date": received.date().isoformat(),
         "target_due": dates.target_due.isoformat() if dates.target_due else None,
         "legal_due": dates.legal_due.isoformat() if dates.legal_due else None,
     }
+    after_meeting = _int(props.get("committee_after_days"))
+    if after_meeting is not None and dates.legal_due is not None:
+        endorse_by = ctx.calendar.latest_endorsement_day(dates.legal_due, after_meeting)
+        engine_vars["endorse_by"] = endorse_by.isoformat() if endorse_by else None
+    year_field = props.get("year_field")
+    plan_year = data.get(year_field) if year_field else None
+    if isinstance(plan_year, int) and not isinstance(plan_year, bool):
+        engine_vars["plan_year"] = plan_year
     workflow, failure = runtime.start(compiled, {**data, **engine_vars}, ctx)
     prefix = number_prefix(process_key, props)
+    number = next_number(uow, process_key, prefix, engine_vars.get("plan_year") or received.year)
+    if "plan_year" in engine_vars:  # one case per year; the counter row's update above serialises this check
+        _refuse_a_second_case_for_the_year(uow, process_key, year_field or "", engine_vars["plan_year"])
     instance = Instance(
-        number=next_number(uow, process_key, prefix, received.year), process_key=process_key,
+        number=number, process_key=process_key,
         definition_id=definition.id, status=RUNNING, received_at=received, target_due=dates.target_due,
         legal_due=dates.legal_due, data={**data, **engine_vars}, state="", created_at=now,
         created_by=actor.login, updated_at=now,
@@ -78,6 +90,15 @@ def start_case(
     case_sync.sync(uow, instance, workflow, compiled, ctx, actor.login, case_sync.CaseRows({}, {}, False))
     incidents.record_failure(uow, instance, failure, now, actor.login)
     return instance
+
+
+def _refuse_a_second_case_for_the_year(uow: UnitOfWork, process_key: str, field: str, year: int) -> None:
+    """:raise Conflict: a case of ``process_key`` for ``year`` exists and was not cancelled (SPEC §3.3)."""
+    query = select(Instance.number, Instance.data).where(Instance.process_key == process_key, Instance.status != CANCELLED)
+    for number, data in uow.session.execute(query):
+        if (data or {}).get("plan_year") == year:
+            message = f"План на {year} рік уже зареєстровано ({number}); другий план на той самий рік не допускається"
+            raise Conflict(message)
 
 
 def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, data: dict[str, Any]) -> Completed:
@@ -95,8 +116,8 @@ def complete_task(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int, dat
     task, instance = _step_and_case(uow, actor, task_id, lock=uow.is_postgres)
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
-    if not may_complete(actor, task.role):
-        raise Forbidden(f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає")
+    if not may_complete(actor, task.role, task.provider_id):
+        raise Forbidden(_not_yours(task))
     if task.assignee and task.assignee != actor.login:
         raise Conflict(f"Завдання взяв у роботу {task.assignee}")
     compiled = definitions.compiled(queries.definition_of(uow, instance))
@@ -155,8 +176,14 @@ def unclaim(uow: UnitOfWork, actor: Actor, ctx: Context, task_id: int) -> Task:
 def _check_actionable(task: Task, actor: Actor) -> None:
     if task.state != READY:
         raise Conflict(f"Завдання вже {'виконано' if task.state == DONE else 'скасовано'}")
-    if not may_complete(actor, task.role):
-        raise Forbidden(f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає")
+    if not may_complete(actor, task.role, task.provider_id):
+        raise Forbidden(_not_yours(task))
+
+
+def _not_yours(task: Task) -> str:
+    if task.provider_id:
+        return f"Завдання «{task.name}» виконує надавач «{task.provider_id}», визначений рішенням"
+    return f"Завдання «{task.name}» виконує роль {task.role}; у вас її немає"
 
 
 def cancel_case(uow: UnitOfWork, actor: Actor, ctx: Context, instance_id: int, reason: str) -> Instance:
@@ -220,7 +247,7 @@ def _step_and_case(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool) -> t
     row = uow.session.execute(_STEP_AND_CASE_LOCKED if lock else _STEP_AND_CASE, {"task_id": task_id}).first()
     if row is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
-    if not may_view_task(actor, row.Task.role, row.Task.participants):
+    if not may_view_task(actor, row.Task.role, row.Task.participants, row.Task.provider_id):
         raise Forbidden(queries.HIDDEN_TASK.format(task_id=task_id))
     queries.hold_definition(uow, row.Definition)
     return row.Task, row.Instance
@@ -238,7 +265,7 @@ def _task_for_update(uow: UnitOfWork, actor: Actor, task_id: int, lock: bool = T
     task = uow.session.scalars(query).first()
     if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
-    if not may_view_task(actor, task.role, task.participants):
+    if not may_view_task(actor, task.role, task.participants, task.provider_id):
         raise Forbidden(queries.HIDDEN_TASK.format(task_id=task_id))
     return task
 

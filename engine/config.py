@@ -34,6 +34,8 @@ class Settings:
     kept_workflows: int = 128
     extra_holidays: tuple[date, ...] = field(default_factory=tuple)
     extra_working_days: tuple[date, ...] = field(default_factory=tuple)
+    #: The last day of martial law (SPEC §5); None while it lasts.
+    martial_law_until: date | None = None
     secret_key: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25

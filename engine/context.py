@@ -24,7 +24,8 @@ class Context:
 
     def __post_init__(self) -> None:
         self.calendar = BusinessCalendar(
-            ZoneInfo(self.settings.timezone), self.settings.extra_holidays, self.settings.extra_working_days
+            ZoneInfo(self.settings.timezone), self.settings.extra_holidays, self.settings.extra_working_days,
+            self.settings.martial_law_until,
         )
 
     def now(self) -> datetime:

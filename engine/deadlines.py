@@ -1,15 +1,20 @@
 """Deadline rules: step limits from the diagrams, a case's target and legal dates, SLA status.
 
 SPEC §5 and ``bpmn/README.md`` (step properties ``days``, ``days_min``, ``calendar``,
-``from``, ``deadline``, ``crisis_days``).  Calendar arithmetic lives in
+``from``, ``deadline``, ``crisis_days``, ``crisis_hours``).  Calendar arithmetic lives in
 :mod:`engine.business_calendar`; this module only decides what to count from and how.
+
+A crisis limit in hours (Law "On social services", art. 21: екстрене (кризове) втручання
+within one доба) runs to the minute: 24 hours from receipt, with no end-of-day rounding and
+no shift off a day off; a term counted in hours ends when its last hour ends (Civil Code of
+Ukraine, art. 253-254 count days, not hours).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 
 from engine.business_calendar import BusinessCalendar
 
@@ -30,10 +35,11 @@ class StepLimit:
     start_from: str = "entered"
     deadline: str | None = None
     crisis_days: int | None = None
+    crisis_hours: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse values the rules cannot apply."""
-        for name in ("days", "days_min", "crisis_days"):
+        for name in ("days", "days_min", "crisis_days", "crisis_hours"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
                 raise ValueError(f"step limit '{name}' must be an integer, got {value!r}")
@@ -63,6 +69,7 @@ class StepLimit:
             start_from=values.get("from", "entered"),
             deadline=values.get("deadline"),
             crisis_days=_parse_int("crisis_days", values.get("crisis_days")),
+            crisis_hours=_parse_int("crisis_hours", values.get("crisis_hours")),
         )
 
 
@@ -89,6 +96,8 @@ class CaseDates:
     received_at: datetime
     target_due: datetime | None
     legal_due: datetime | None
+    #: The year the case is for (the plan's year from its start form); ``year_end`` counts to its 31 December.
+    plan_year: int | None = None
 
 
 def case_dates(
@@ -97,15 +106,21 @@ def case_dates(
     target_days: int | None,
     legal_days: int | None,
     kind: str = "calendar",
+    crisis_hours: int | None = None,
 ) -> CaseDates:
     """Compute a case's target and legal due moments from receipt.
 
     ``kind`` is the process's ``calendar`` property: calendar days with the art. 254 shift
     (the default, as the card's 20 and 30 days), or working days (the roadmap's 10).
+    ``crisis_hours``: the case is a crisis and the process gives it that many hours from
+    receipt, to the minute, for both dates (the roadmap's 24 h, Law "On social services", art. 21).
     """
     _check_choice("calendar", kind, CALENDARS)
     calendar.local_date(received_at)  # refuses a naive moment with a clear message
     local = received_at.astimezone(calendar.tz)
+    if crisis_hours is not None:
+        due_at = _after_hours(calendar, local, crisis_hours)
+        return CaseDates(received_at=local, target_due=due_at, legal_due=due_at)
     add = calendar.add_working_days if kind == "working" else calendar.add_calendar_days
 
     def due(days: int | None) -> datetime | None:
@@ -124,23 +139,31 @@ def step_due(
     """Return when a step falls due, or None when it has no limit.
 
     A ``deadline`` wins: target/legal give the case's dates, ``year_end`` the end of 31 December
-    of the year received (art. 254 shift).  Otherwise ``days`` (``crisis_days`` for a crisis
-    case when set) are counted from the task's opening or the case's receipt.
+    of the case's plan year, else of the year received (art. 254 shift).  For a crisis case ``crisis_hours`` (to the minute)
+    or ``crisis_days`` apply when set.  Otherwise ``days`` are counted from the task's opening
+    or the case's receipt.
     """
     if limit.deadline == "target":
         return case.target_due
     if limit.deadline == "legal":
         return case.legal_due
     if limit.deadline == "year_end":
-        year = calendar.local_date(case.received_at).year
+        year = case.plan_year or calendar.local_date(case.received_at).year
         return calendar.end_of_day(calendar.next_working_day(date(year, 12, 31)))
+    start = case.received_at if limit.start_from == "received" else entered_at
+    if crisis and limit.crisis_hours is not None:
+        return _after_hours(calendar, start, limit.crisis_hours)
     days = limit.crisis_days if crisis and limit.crisis_days is not None else limit.days
     if days is None:
         return None
-    start = case.received_at if limit.start_from == "received" else entered_at
     if limit.calendar == "calendar":
         return calendar.add_calendar_days(start, days)
     return calendar.add_working_days(start, days)
+
+
+def _after_hours(calendar: BusinessCalendar, start: datetime, hours: int) -> datetime:
+    """``hours`` real hours after ``start`` (counted in UTC, so a DST change does not shift it)."""
+    return (start.astimezone(timezone.utc) + timedelta(hours=hours)).astimezone(calendar.tz)
 
 
 def task_sla_status(

@@ -214,6 +214,7 @@ def build_steps(facts: diagram.DiagramFacts, forms: dict[str, Any]) -> list[dict
             "from": props.get("from") or "entered",
             "deadline": props.get("deadline") or None,
             "crisis_days": _int(props.get("crisis_days")),
+            "crisis_hours": _int(props.get("crisis_hours")),
             "reject_if": props.get("reject_if") or None,
             "reject_message": props.get("reject_message") or None,
         })
@@ -222,6 +223,20 @@ def build_steps(facts: diagram.DiagramFacts, forms: dict[str, Any]) -> list[dict
 
 def _int(value: str | None) -> int | None:
     return int(value) if value and value.strip().isdigit() else None
+
+
+def shared_field_warnings(forms: dict[str, Any]) -> list[str]:
+    """Fields that several steps' forms define: in the case data the later step's value
+    replaces the earlier one's (each step's own data stays with the step, ``steps`` of the case)."""
+    owners: dict[str, list[str]] = {}
+    for task_id, schema in sorted(forms.items()):
+        if task_id == "start" or not isinstance(schema, dict):
+            continue
+        for name in (schema.get("properties") or {}):
+            owners.setdefault(name, []).append(task_id)
+    return [f"Поле «{name}» є у формах кроків {', '.join(tasks)}: у даних справи значення наступного кроку "
+            f"замінює попереднє (дані кожного кроку зберігаються з кроком)" for name, tasks in sorted(owners.items())
+            if len(tasks) > 1]
 
 
 _COMPILED: dict[str, Compiled] = {}

@@ -27,6 +27,9 @@ DEMO_NAMES = {
     "analyst": "Дмитро Гончар", "admin": "Адміністратор",
 }
 
+#: The demo ``provider`` user works for the territorial centre (SPEC §3.2: users bound to a provider).
+DEMO_PROVIDER = "territorial_center"
+
 
 def create_users(db: Database, settings: Settings, now: datetime) -> list[tuple[str, str, str, str]]:
     """One user per role (login = role key, password ``demo``); returns (login, role, name, token)."""
@@ -35,7 +38,8 @@ def create_users(db: Database, settings: Settings, now: datetime) -> list[tuple[
         for role in ROLES:
             if users.by_login(uow, role) is not None:
                 continue
-            _user, token = users.create_user(uow, role, [role], now, DEMO_NAMES.get(role, role), password="demo")
+            _user, token = users.create_user(uow, role, [role], now, DEMO_NAMES.get(role, role), password="demo",
+                                             provider_id=DEMO_PROVIDER if role == "provider" else None)
             created.append((role, role, DEMO_NAMES.get(role, role), token))
         uow.commit()
     return created

@@ -47,6 +47,8 @@ class User(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     password_hash: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: A ``provider`` user's organisation (an id of reference/providers.json).
+    provider_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class Definition(Base):
@@ -76,6 +78,7 @@ class Instance(Base):
         Index("ix_instances_status_target", "status", "target_due"),
         Index("ix_instances_status_legal", "status", "legal_due"),
         Index("ix_instances_completed_at", "completed_at"),  # cases still running at a past moment (?at=)
+        Index("ix_instances_status_review", "status", "forecast_review_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(40), unique=True)
@@ -101,6 +104,10 @@ class Instance(Base):
     target_breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     legal_breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     lock_version: Mapped[int] = mapped_column(Integer)
+    #: What the forecast was built from: ``history`` (observed step durations) or ``card`` (SPEC §5).
+    forecast_basis: Mapped[str | None] = mapped_column(String(10))
+    #: From this moment the forecast moves with the clock (an open step ran past its expected end).
+    forecast_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     __mapper_args__ = {"version_id_col": lock_version}
 
 
@@ -137,6 +144,8 @@ class Task(Base):
     breach_recorded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Data that belongs to this step alone, e.g. the service of one parallel delivery.
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The provider the decision named for this delivery branch; only its users see and complete it.
+    provider_id: Mapped[str | None] = mapped_column(String(100))
 
 
 class Timer(Base):

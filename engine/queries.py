@@ -44,7 +44,14 @@ def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int) -> P
 def _involves(actor: Actor) -> Any:
     """SQL: a task row the actor's roles complete or take part in."""
     roles = sorted(actor.roles)
-    return or_(Task.role.in_(roles), *[Task.participant_roles.like(f"%,{r},%") for r in roles])
+    return or_(and_(Task.role.in_(roles), _for_provider(actor)), *[Task.participant_roles.like(f"%,{r},%") for r in roles])
+
+
+def _for_provider(actor: Actor) -> Any:
+    """SQL of :func:`engine.access.serves_provider`: a step bound to a provider is its users' only."""
+    if actor.provider_id is None:
+        return Task.provider_id.is_(None)
+    return or_(Task.provider_id.is_(None), Task.provider_id == actor.provider_id)
 
 
 def task_sla_clause(status: str, now: datetime) -> Any:
@@ -71,7 +78,7 @@ def list_tasks(
     if role is not None or everything:
         query = query if actor.oversees else query.where(_involves(actor))
     else:
-        query = query.where(Task.role.in_(sorted(actor.roles)))
+        query = query.where(Task.role.in_(sorted(actor.roles)), _for_provider(actor))
     if mine:
         query = query.where(Task.assignee == actor.login)
     if instance_id is not None:
@@ -91,7 +98,7 @@ def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
     task = uow.session.get(Task, task_id)
     if task is None:
         raise NotFound(f"Завдання {task_id} не знайдено")
-    if not may_view_task(actor, task.role, task.participants):
+    if not may_view_task(actor, task.role, task.participants, task.provider_id):
         raise Forbidden(HIDDEN_TASK.format(task_id=task_id))
     return task
 
@@ -171,6 +178,12 @@ def must_find(value: T | None, message: str) -> T:
 
 def open_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
     query = select(Task).where(Task.instance_id == instance_id, Task.state == "ready").order_by(Task.id)
+    return list(uow.session.scalars(query))
+
+
+def completed_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
+    """A case's completed steps in the order they were done, each with its own data."""
+    query = select(Task).where(Task.instance_id == instance_id, Task.state == "completed").order_by(Task.completed_at, Task.id)
     return list(uow.session.scalars(query))
 
 

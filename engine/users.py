@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from engine import reference
 from engine.access import Actor
 from engine.errors import Conflict, FieldError, InvalidInput
 from engine.models import User
@@ -23,21 +24,29 @@ def token_digest(token: str) -> str:
 def create_user(
     uow: UnitOfWork, login: str, roles: list[str], now: datetime, name: str | None = None,
     token: str | None = None, password: str | None = None, email: str | None = None,
+    provider_id: str | None = None, reference_dir: str | None = None,
 ) -> tuple[User, str]:
     """Create an account; returns it with its API token (shown once, stored hashed).
 
-    :raise InvalidInput: unknown role or empty login. :raise Conflict: the login exists.
+    :param provider_id: binds a ``provider`` user to one organisation of the providers' list.
+    :raise InvalidInput: unknown role, empty login, or a provider binding that does not fit.
+    :raise Conflict: the login exists.
     """
     unknown = [r for r in roles if r not in ROLES]
     if not login.strip() or not roles or unknown:
         message = f"Невідомі ролі: {', '.join(unknown)}" if unknown else "Потрібні логін і хоча б одна роль"
         raise InvalidInput(message, [FieldError("/roles" if unknown else "/login", message)])
+    if provider_id is not None and ("provider" not in roles or provider_id not in reference.provider_ids(reference_dir)):
+        message = (f"Надавача «{provider_id}» немає в довіднику надавачів" if "provider" in roles
+                   else "Прив'язати до надавача можна лише користувача з роллю provider")
+        raise InvalidInput(message, [FieldError("/provider", message)])
     if uow.session.scalars(select(User).where(User.login == login)).first() is not None:
         raise Conflict(f"Користувач {login} вже існує")
     token = token or secrets.token_urlsafe(32)
     user = User(
         login=login, name=name or login, roles=sorted(set(roles)), email=email, created_at=now,
         token_hash=token_digest(token), password_hash=generate_password_hash(password) if password else None,
+        provider_id=provider_id,
     )
     uow.session.add(user)
     uow.flush()
@@ -45,17 +54,17 @@ def create_user(
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(user.login, user.name, frozenset(user.roles))
+    return Actor(user.login, user.name, frozenset(user.roles), user.provider_id)
 
 
 # Asked on every API call: three columns, no row object, the statement built once.
-_BY_TOKEN = select(User.login, User.name, User.roles).where(User.token_hash == bindparam("digest"))
+_BY_TOKEN = select(User.login, User.name, User.roles, User.provider_id).where(User.token_hash == bindparam("digest"))
 
 
 def by_token(uow: UnitOfWork, token: str) -> Actor | None:
     """The actor a bearer token belongs to, if any."""
     row = uow.session.execute(_BY_TOKEN, {"digest": token_digest(token)}).first()
-    return Actor(row.login, row.name, frozenset(row.roles)) if row else None
+    return Actor(row.login, row.name, frozenset(row.roles), row.provider_id) if row else None
 
 
 @functools.cache

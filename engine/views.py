@@ -34,7 +34,14 @@ def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str
         "due_date": calendar.local_date(task.due_at).isoformat() if task.due_at else None,
         "sla_status": task_sla(task, now), "completed_at": _iso(task.completed_at, calendar),
         "completed_by": task.completed_by, "inputs": task.inputs or {}, "data": task.data if with_data else None, "form": form,
+        "provider_id": task.provider_id,
     }
+
+
+def step_record(task: Task, calendar: BusinessCalendar) -> dict[str, Any]:
+    """One completed step of a case with its own data, as it was submitted (issue 12 item 10)."""
+    return {"task_id": task.id, "element_id": task.element_id, "name": task.name,
+            "completed_at": _iso(task.completed_at, calendar), "completed_by": task.completed_by, "data": task.data or {}}
 
 
 def case_sla(instance: Instance, due: datetime | None, now: datetime) -> str:
@@ -53,7 +60,8 @@ def instance_view(instance: Instance, definition: Definition, open_tasks: list[T
         "process_name": definition.name, "version": definition.version, "status": instance.status,
         "received_at": _iso(instance.received_at, calendar),
         "target_date": _date(instance.target_due, calendar), "legal_date": _date(instance.legal_due, calendar),
-        "forecast_date": _date(instance.forecast_at, calendar),
+        "forecast_date": _date(instance.forecast_at, calendar), "forecast_basis": instance.forecast_basis,
+        "endorse_by": (instance.data or {}).get("endorse_by"),
         "sla": {"target": case_sla(instance, instance.target_due, now), "legal": case_sla(instance, instance.legal_due, now)},
         "open_tasks": [task_view(t, now, calendar, instance.number) for t in open_tasks],
         "waiting": [{"element_id": t.element_id, "name": t.name, "fires_at": _iso(t.fires_at, calendar)} for t in timers],

@@ -134,12 +134,19 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     today = datetime.combine(ctx.calendar.local_date(now), dt_time(0), tzinfo=ctx.calendar.tz)
     # The cases with an overdue step first, on their own: as one query with a LIMIT the planner
     # walks every case in id order looking for late ones (half a second at 100,000 cases).
-    late_ids = sorted(set(uow.session.scalars(select(Task.instance_id).where(Task.state == "ready", Task.due_at < now))))
+    late_ids = set(uow.session.scalars(select(Task.instance_id).where(Task.state == "ready", Task.due_at < now)))
+    # And the cases whose open step ran past its expected end (history or card, SPEC §5), found
+    # through ix_instances_status_review: their forecast moves with the date although no step is late.
+    late_ids.update(uow.session.scalars(
+        select(Instance.id).where(Instance.status == "running", Instance.forecast_review_at <= now)
+        .where(or_(Instance.forecast_checked_at < today, Instance.forecast_checked_at < Instance.forecast_review_at))
+        .order_by(Instance.forecast_review_at).limit(batch)))
     if not late_ids:
         return 0
     late = (
-        select(Instance).where(Instance.id.in_(late_ids), Instance.status == "running", Instance.sla_met_at.is_(None))
-        .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today))
+        select(Instance).where(Instance.id.in_(sorted(late_ids)), Instance.status == "running", Instance.sla_met_at.is_(None))
+        .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today,
+                   Instance.forecast_checked_at < Instance.forecast_review_at))
         .order_by(Instance.id).limit(batch)
     )
     instances = list(uow.session.scalars(late))
@@ -153,15 +160,16 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     for timer in uow.session.scalars(select(Timer).where(Timer.instance_id.in_(ids), Timer.state == "waiting")):
         timers[timer.instance_id].append(timer)
     table = Instance.__table__
-    values = [
-        {"row_id": instance.id, "forecast": case_sync.forecast(
-            uow, instance, definitions.compiled(queries.definition_of(uow, instance)), ctx,
-            open_tasks[instance.id], timers[instance.id]), "checked": now}
-        for instance in instances
-    ]
+    values = []
+    for instance in instances:
+        found = case_sync.forecast_of(uow, instance, definitions.compiled(queries.definition_of(uow, instance)), ctx,
+                                      open_tasks[instance.id], timers[instance.id])
+        values.append({"row_id": instance.id, "forecast": found.finish, "basis": found.basis,
+                       "review": found.review_at, "checked": now})
     uow.session.execute(
         update(table).where(table.c.id == bindparam("row_id"))
-        .values(forecast_at=bindparam("forecast"), forecast_checked_at=bindparam("checked")),
+        .values(forecast_at=bindparam("forecast"), forecast_basis=bindparam("basis"),
+                forecast_review_at=bindparam("review"), forecast_checked_at=bindparam("checked")),
         values,
     )
     return len(values)

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from werkzeug.security import generate_password_hash
 
-from engine import definitions, migrate, users
+from engine import definitions, forecast, migrate, reference, users
 from engine.access import Actor
 from engine.business_calendar import KYIV
 from engine.clock import FixedClock
@@ -82,6 +82,7 @@ def db(settings: Settings) -> Iterator[Database]:
     database = Database(settings.database_url)
     with database.engine.begin() as connection:
         empty_tables(connection)
+    forecast.clear_history_cache()
     yield database
     database.dispose()
 
@@ -119,8 +120,16 @@ def actors(db: Database) -> dict[str, Actor]:
             user, _token = users.create_user(uow, role, [role], kyiv("2026-01-01 09:00"), token=f"token-{role}")
             user.password_hash = password_hash(f"pw-{role}")
             result[role] = users.actor_of(user)
+        for provider_id in PROVIDER_IDS:  # staff of each provider organisation (SPEC §3.2)
+            user, _token = users.create_user(uow, f"provider-{provider_id}", ["provider"], kyiv("2026-01-01 09:00"),
+                                             token=f"token-provider-{provider_id}", provider_id=provider_id)
+            result[f"provider-{provider_id}"] = users.actor_of(user)
         uow.commit()
     return result
+
+
+#: The provider organisations of the reference data (a ``provider-<id>`` user each in ``actors``).
+PROVIDER_IDS = [p["id"] for p in reference.providers() if p.get("kind") == "provider"]
 
 
 def context_at(settings: Settings, moment: datetime) -> Context:

@@ -60,12 +60,16 @@ def term(step: dict[str, Any], row: Definition) -> str:
         legal = row.properties.get("legal_days")
         parts.append(f"до граничної дати за законом ({legal} дн. від надходження)" if legal else "до граничної дати за законом")
     elif deadline == "year_end":
-        parts.append("до 31 грудня року надходження")
+        parts.append("до 31 грудня року плану")
     if step.get("crisis_days") is not None:
         crisis = step["crisis_days"]
         calendar = "calendar" if step.get("calendar") == "calendar" else "working"
         suffix = " від надходження" if step.get("from") == "received" else ""
         parts.append(f"у кризових випадках — {crisis} {plural(crisis, _UNIT_WORDS[calendar])}{suffix}")
+    if step.get("crisis_hours") is not None:
+        hours = step["crisis_hours"]
+        suffix = " від надходження" if step.get("from") == "received" else ""
+        parts.append(f"у кризових випадках — {hours} год{suffix}, з точністю до хвилини")
     return "; ".join(parts) or "—"
 
 

@@ -171,7 +171,7 @@ def case(instance_id: int, actor: Actor):
         diagram_xml_url=url_for("ui.definition_xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
         failed_ids=[i["element_id"] for i in body.get("incidents", [])],
-        may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])},
+        may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"], t.get("provider_id"))},
     )
 
 

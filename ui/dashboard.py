@@ -85,7 +85,9 @@ def dashboard(actor: Actor):
         "p90": [s["p90_days"] for s in figures["steps"]],
         "limit": [s["limit_days"] for s in figures["steps"]],
     }
-    return render_template("dashboard.html", chart=chart, **figures)
+    with operation() as (_uow, ctx):
+        regime = ctx.calendar.regime_in_force(ctx.calendar.local_date(ctx.now()))
+    return render_template("dashboard.html", chart=chart, regime=regime, **figures)
 
 
 @bp.route("/dashboard.csv")

@@ -152,7 +152,7 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
     props = data_props(definition)
     start_props = (definition.forms.get("start") or {}).get("properties") or {}
     data = case["data"] or {}
-    actionable = task["state"] == "ready" and may_complete(actor, task["role"])
+    actionable = task["state"] == "ready" and may_complete(actor, task["role"], task.get("provider_id"))
     return render_template(
         "task.html", task=task, case=case, schema=schema, status=status,
         fields=fields(schema, values, errors, today) if actionable else [], general=general or [],

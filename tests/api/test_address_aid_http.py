@@ -62,6 +62,8 @@ def test_intake_registers_a_numbered_case_with_its_target_and_legal_dates_and_th
     assert case["received_at"] == "2026-02-02T10:00:00+02:00"
     assert (case["target_date"], case["legal_date"]) == ("2026-02-23", "2026-03-04")
     assert case["forecast_date"] is not None
+    assert case["forecast_basis"] == "card"  # no history yet (SPEC §5)
+    assert case["endorse_by"] == "2026-03-03"  # the 4 Mar meeting is the last by the legal date
     for which in ("target", "legal"):  # nothing is late yet: at risk exactly when the forecast passes the date
         expected = "at_risk" if case["forecast_date"] > case[f"{which}_date"] else "on_track"
         assert case["sla"][which] == expected
@@ -170,8 +172,17 @@ def test_the_refused_case_skips_the_payment_registers_and_goes_to_the_notice(api
     case_id = walk_to_committee(api)
     hold_the_meeting(api, case_id)
 
+    without_ground = {k: v for k, v in REFUSED.items() if k != "refusal_ground"}
+    record = api.as_("programs_head").task_in(case_id, "record_committee_decision")
+    problem = api.as_("programs_head").post(f"/tasks/{record['id']}/complete", json={"data": without_ground}, expect=422).json
+    assert [e["path"] for e in problem["errors"]] == ["/refusal_ground"]  # was accepted (issue 12 item 9)
+
     refused = do_step(api, case_id, "record_committee_decision", REFUSED)
-    assert [t["element_id"] for t in refused["instance"]["open_tasks"]] == ["notify_applicant"]
+    [notice] = refused["instance"]["open_tasks"]
+    assert notice["element_id"] == "notify_applicant"
+    # the refusal's ground reaches whoever writes the applicant's notice
+    assert notice["inputs"] == {"decision": "refused", "decision_number": "124", "decision_date": "2026-02-18",
+                                "refusal_ground": "income_above_line"}
     assert api.as_("accounting_head").tasks() == []
     finished = do_step(api, case_id, "notify_applicant")["instance"]
     assert finished["status"] == "completed"
@@ -331,3 +342,48 @@ def test_reference_and_definitions_are_open_to_any_user(api, role):
     caller.get("/providers")
     caller.get("/process-definitions")
     assert caller.get("/me").json == {"login": role, "name": role, "roles": [role]}
+
+
+def test_the_card_view_warns_that_the_card_s_own_limits_cannot_meet_the_target(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    card = api.as_("manager").get("/process-definitions/address_aid").json
+    # 15 working days at the lower limits are at least three weeks, plus the committee wait:
+    # no weekday receipt of 2026 meets the 20 days; the 30 days are met on some days only.
+    [target, *rest] = card["warnings"]
+    assert "цільовий строк 20 дн." in target and "для 261 з 261 робочих днів 2026 року" in target
+    assert all("граничний строк 30 дн." in w for w in rest)
+    roadmap = api.as_("manager").get("/process-definitions/social_services_roadmap").json
+    assert roadmap["warnings"] == []
+
+
+def test_an_application_without_the_hardship_reason_is_refused_with_its_path(api):
+    # Issue 12 item 8: card item 8's first condition; was registered and recommended "grant".
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    data = {k: v for k, v in APPLICATION.items() if k != "reason"}
+    problem = api.as_("programs_dept").post("/process-instances", json={"process_key": "address_aid", "data": data},
+                                            expect=422).json
+    assert [e["path"] for e in problem["errors"]] == ["/reason"]
+
+
+def test_an_application_with_a_wrong_iban_checksum_is_refused_with_its_path(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    data = {**APPLICATION, "iban": "UA213223130000026007233566002"}
+    problem = api.as_("programs_dept").post("/process-instances", json={"process_key": "address_aid", "data": data},
+                                            expect=422).json
+    assert [e["path"] for e in problem["errors"]] == ["/iban"]
+    assert "IBAN" in problem["errors"][0]["message"]
+
+
+def test_each_step_keeps_its_own_data_in_order_on_the_case(api):
+    # Issue 12 item 10: send_to_director and send_to_executor both stored transferred_on; the first was lost.
+    case_id = walk_to_committee(api)
+    case = api.as_("manager").instance(case_id)
+    steps = [(s["element_id"], s["data"]) for s in case["steps"]]
+    assert [e for e, _ in steps] == UNTIL_ENDORSEMENT
+    data = dict(steps)
+    assert data["send_to_director"] == ADDRESS_AID_STEPS["send_to_director"]
+    assert data["send_to_executor"] == ADDRESS_AID_STEPS["send_to_executor"]
+    assert case["data"]["transferred_on"] == ADDRESS_AID_STEPS["send_to_director"]["transferred_on"]
+    assert case["data"]["executor_transferred_on"] == ADDRESS_AID_STEPS["send_to_executor"]["executor_transferred_on"]
+    card = api.as_("manager").get("/process-definitions/address_aid").json
+    assert not any("transferred_on" in w for w in card["warnings"])

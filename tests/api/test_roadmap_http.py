@@ -50,25 +50,32 @@ def test_the_normal_path_runs_from_registration_to_the_provider_s_delivery(api):
         assert open_steps(api, case_id) == [element_id]
         step(api, role, case_id, element_id)
 
-    deliveries = api.as_("provider").tasks(instance_id=case_id)
+    deliveries = api.as_("manager").tasks(instance_id=case_id, all=True)
     assert [t["element_id"] for t in deliveries] == ["deliver_service", "deliver_service"]
-    assert sorted(t["inputs"]["service"] for t in deliveries) == [1, 5]
+    assert sorted((t["inputs"]["service"], t["provider_id"]) for t in deliveries) == [(1, "territorial_center"), (5, "myloserdia")]
     assert {t["role"] for t in deliveries} == {"provider"}
+    # each provider's staff see only their own branch; a provider user bound to no one sees none
+    assert [t["inputs"]["service"] for t in api.as_("provider-myloserdia").tasks(instance_id=case_id)] == [5]
+    assert [t["inputs"]["service"] for t in api.as_("provider-territorial_center").tasks(instance_id=case_id)] == [1]
+    assert api.as_("provider").tasks(instance_id=case_id) == []
+    night_shelter = next(t for t in deliveries if t["inputs"]["service"] == 5)
+    api.as_("provider-utog").post(f"/tasks/{night_shelter['id']}/complete", json={"data": ROADMAP_STEPS["deliver_service"]}, expect=403)
 
 
 def test_two_services_open_two_parallel_deliveries_and_the_case_ends_when_both_are_done(api):
     case_id = register(api)["id"]
     for element_id, role in [("register_application", "dept_specialist"), ("assess_needs", "case_manager")]:
         step(api, role, case_id, element_id)
-    step(api, "dept_specialist", case_id, "decide", {**ROADMAP_STEPS["decide"], "services": [1, 13]})
+    step(api, "dept_specialist", case_id, "decide",
+         {**ROADMAP_STEPS["decide"], "services": [1, 13], "providers": {"1": "territorial_center", "13": "territorial_center"}})
     for element_id, role in [("notify_decision", "dept_specialist"), ("draft_individual_plan", "case_manager"),
                              ("sign_contract", "case_manager")]:
         step(api, role, case_id, element_id)
 
-    provider = api.as_("provider")
+    provider = api.as_("provider-territorial_center")
     first, second = sorted(provider.tasks(instance_id=case_id), key=lambda t: t["inputs"]["service"])
     assert (first["inputs"], second["inputs"]) == ({"service": 1}, {"service": 13})
-    assert provider.get(f"/tasks/{first['id']}").json["form"]["required"] == ["provider_id"]
+    assert provider.get(f"/tasks/{first['id']}").json["form"]["required"] == ["delivered_on"]
 
     halfway = provider.complete(first["id"], ROADMAP_STEPS["deliver_service"])["instance"]
     assert halfway["status"] == "running"
@@ -81,7 +88,18 @@ def test_two_services_open_two_parallel_deliveries_and_the_case_ends_when_both_a
     assert provider.tasks() == []
 
 
-def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_one_working_day_from_receipt(api):
+def test_a_decision_naming_a_provider_that_does_not_offer_the_service_is_refused_with_its_path(api):
+    case_id = register(api)["id"]
+    step(api, "dept_specialist", case_id, "register_application")
+    step(api, "case_manager", case_id, "assess_needs")
+    decide = api.as_("dept_specialist").task_in(case_id, "decide")
+    data = {**ROADMAP_STEPS["decide"], "services": [5], "providers": {"5": "utog"}}
+    problem = api.as_("dept_specialist").post(f"/tasks/{decide['id']}/complete", json={"data": data}, expect=422).json
+    assert any(e["path"].startswith("/providers") for e in problem["errors"]), problem
+
+
+def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_24_hours_from_receipt(api):
+    # Was: due at the end of the next working day (Tue 23:59:59). Law "On social services", art. 21.
     case_id = register(api, crisis=True)["id"]
     api.set_clock("2026-02-02T15:00:00+02:00")
 
@@ -89,8 +107,8 @@ def test_a_crisis_case_goes_to_the_decision_right_after_registration_due_one_wor
 
     [decide] = moved["open_tasks"]
     assert decide["element_id"] == "decide"
-    assert decide["due_date"] == "2026-02-03"  # received Mon 2 Feb → end of Tue 3 Feb
-    assert decide["due_at"] == "2026-02-03T23:59:59+02:00"
+    assert decide["due_at"] == "2026-02-03T10:00:00+02:00"  # received Mon 2 Feb 10:00
+    assert moved["target_date"] == moved["legal_date"] == "2026-02-03"
     assert api.as_("case_manager").tasks() == []  # no needs assessment in a crisis
 
 
@@ -168,3 +186,14 @@ def test_the_annual_plan_walks_its_ten_measures_in_order_all_due_on_31_december(
     assert [s["element_id"] for s in card["steps"]] == MEASURES
     done = specialist.tasks(instance_id=case["id"], state="completed", per_page=50)
     assert sorted(t["element_id"] for t in done) == sorted(MEASURES)
+
+
+def test_a_second_plan_for_the_same_year_is_answered_409_and_registers_nothing(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    specialist = api.as_("dept_specialist")
+    specialist.start("needs_assessment_plan", {"year": 2026})
+    body = specialist.post("/process-instances", json={"process_key": "needs_assessment_plan", "data": {"year": 2026}},
+                           expect=409).json
+    assert "2026" in body["detail"]
+    listed = api.as_("manager").get("/process-instances", query={"process_key": "needs_assessment_plan"}).json
+    assert listed["total"] == 1

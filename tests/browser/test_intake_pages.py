@@ -17,7 +17,7 @@ def test_an_application_is_checked_registered_and_its_receipt_printed(live_serve
 
     # The roadmap's form: categories of difficult circumstances (seed 002), the 2025 catalogue (seed 001).
     page.click("[data-process=social_services_roadmap] a.button")
-    expect(page.locator("[data-field=circumstances] input[type=checkbox]")).to_have_count(20)
+    expect(page.locator("[data-field=circumstances] input[type=checkbox]")).to_have_count(26)
     expect(page.locator("[data-field=circumstances]")).to_contain_text("Складне матеріальне становище")
     expect(page.locator("details.catalogue li")).to_have_count(24)
     expect(page.locator(".intake-info")).to_contain_text("050 022 69 67")

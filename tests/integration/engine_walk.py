@@ -41,8 +41,9 @@ class Walker:
 
     def complete(self, instance_id: int, element_id: str, data: dict[str, Any], as_role: str | None = None) -> Task:
         task = next(t for t in self.open_tasks(instance_id) if t.element_id == element_id)
+        who = as_role or (f"provider-{task.provider_id}" if task.provider_id else task.role)
         with operation(self.db, self.settings) as (uow, ctx):
-            done = cases.complete_task(uow, self.actors[as_role or task.role], ctx, task.id, data)
+            done = cases.complete_task(uow, self.actors[who], ctx, task.id, data)
             uow.commit()
             return done.task
 

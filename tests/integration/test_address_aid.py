@@ -155,3 +155,39 @@ def test_escalation_timers_fire_on_the_target_and_legal_dates_without_ending_the
     walker.at(kyiv("2026-03-05 00:00"))
     assert walker.tick().timers_fired == 1
     assert walker.open_ids(case) == ["accept_documents"]
+
+
+def _walk_until(walker, case, last):
+    steps = list(ADDRESS_AID_STEPS)
+    for element_id in steps[: steps.index(last)]:
+        walker.complete(case, element_id, ADDRESS_AID_STEPS[element_id])
+
+
+def test_a_director_s_not_approved_sends_the_package_back_to_the_org_specialist_with_the_reason(walker):
+    # Was: "not approved" changed nothing, the case went on to the executor (SPEC §3.1).
+    case = walker.start("address_aid", APPLICATION)
+    _walk_until(walker, case, "director_resolution")
+    walker.complete(case, "director_resolution", {"approved": False, "resolution": "Бракує акта обстеження"})
+    [back] = walker.open_tasks(case)
+    assert (back.element_id, back.role) == ("send_to_director", "org_specialist")
+    assert walker.instance(case).data["resolution"] == "Бракує акта обстеження"
+    walker.complete(case, "send_to_director", ADDRESS_AID_STEPS["send_to_director"])
+    assert walker.open_ids(case) == ["director_resolution"]
+    walker.complete(case, "director_resolution", ADDRESS_AID_STEPS["director_resolution"])
+    assert walker.open_ids(case) == ["send_to_executor"]
+
+
+def test_a_refused_endorsement_sends_the_draft_back_to_the_deputy_head_not_to_the_committee(walker):
+    # Was: a refused endorsement still waited for the committee (SPEC §3.1).
+    case = walker.start("address_aid", APPLICATION)
+    _walk_until(walker, case, "endorse_draft_decision")
+    walker.complete(case, "endorse_draft_decision", {"endorsed": False, "comment": "Уточнити суму"})
+    [back] = walker.open_tasks(case)
+    assert (back.element_id, back.role) == ("draft_committee_decision", "programs_deputy")
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        assert [t.element_id for t in queries.waiting_timers(uow, case) if not t.escalation] == []
+    walker.complete(case, "draft_committee_decision", ADDRESS_AID_STEPS["draft_committee_decision"])
+    walker.complete(case, "endorse_draft_decision", ADDRESS_AID_STEPS["endorse_draft_decision"])
+    assert walker.open_ids(case) == []
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        assert [t.element_id for t in queries.waiting_timers(uow, case) if not t.escalation] == ["wait_committee_meeting"]

@@ -79,6 +79,8 @@ def shell(migrated: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         "create_olena": ["users", "create", "olena", "--role", "programs_dept", "--role", "manager",
                          "--name", "Олена Петренко", "--password", "Пароль-123"],
         "create_unknown_role": ["users", "create", "petro", "--role", "janitor"],
+        "create_provider": ["users", "create", "maryna", "--role", "provider", "--provider", "myloserdia"],
+        "create_unknown_provider": ["users", "create", "ivan", "--role", "provider", "--provider", "nobody"],
     }))
     session.out.update(run(migrated, {
         "upgrade": ["db", "upgrade"],  # on a database already at the newest schema, with data
@@ -152,10 +154,19 @@ def test_users_create_with_an_unknown_role_fails_clearly_and_creates_no_one(shel
         assert uow.session.scalars(select(User).where(User.login == "petro")).first() is None
 
 
+def test_users_create_binds_a_provider_user_to_its_organisation(shell):
+    token = ok(shell, "create_provider").stdout.strip()
+    with shell.db.unit_of_work() as uow:
+        actor = users.by_token(uow, token)
+        assert (actor.login, actor.roles, actor.provider_id) == ("maryna", frozenset({"provider"}), "myloserdia")
+    result = shell.out["create_unknown_provider"]
+    assert result.returncode == 1 and "nobody" in result.stderr
+
+
 def test_db_upgrade_on_an_upgraded_database_changes_nothing_and_keeps_the_data(shell):
     assert "Схему бази даних оновлено" in ok(shell, "upgrade").stdout
     with shell.db.unit_of_work() as uow:
-        assert uow.session.scalars(select(User.login)).all() == ["olena"]
+        assert sorted(uow.session.scalars(select(User.login)).all()) == ["maryna", "olena"]
 
 
 def test_case_start_registers_the_application_from_a_file(shell):

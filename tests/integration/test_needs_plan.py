@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import definitions
-from engine.errors import Forbidden
+from engine import cases, definitions
+from engine.errors import Conflict, Forbidden
 from engine.models import Task
 from engine.operation import operation
 from tests.conftest import kyiv
@@ -77,3 +77,30 @@ def test_only_the_department_may_work_the_plan(walker):
     with pytest.raises(Forbidden):
         walker.complete(case, "social_research", result("social_research"), as_role="programs_dept")
     assert walker.open_ids(case) == ["social_research"]
+
+
+def test_a_plan_takes_its_year_from_the_form_not_from_the_receipt(walker):
+    # Was: a plan for 2027 registered in December 2026 was due on 31 December 2026 (issue 12 item 11).
+    walker.at(kyiv("2026-12-10 10:00"))
+    case = walker.start(KEY, {"year": 2027}, as_role="dept_specialist")
+    [task] = walker.open_tasks(case)
+    assert local_due(walker, task) == "2027-12-31T23:59:59+02:00"  # a Friday
+    assert walker.instance(case).number == "ПП-2027-000001"
+
+
+def test_a_second_plan_for_the_same_year_is_refused_and_a_cancelled_one_does_not_count(walker):
+    first = walker.start(KEY, {"year": 2026}, as_role="dept_specialist")
+    with pytest.raises(Conflict, match="2026"):
+        walker.start(KEY, {"year": 2026}, as_role="dept_specialist")
+    walker.start(KEY, {"year": 2027}, as_role="dept_specialist")  # another year is fine
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        cases.cancel_case(uow, walker.actors["manager"], ctx, first, "Помилково зареєстровано")
+        uow.commit()
+    again = walker.start(KEY, {"year": 2026}, as_role="dept_specialist")
+    assert walker.instance(again).status == "running"
+
+
+def test_the_last_measure_approves_the_list_for_the_coming_year(deployed, settings):
+    with operation(deployed, settings) as (uow, _ctx):
+        steps = definitions.latest(uow, KEY).steps
+    assert steps[-1]["name"] == "Затвердження переліку соціальних послуг на наступний рік"

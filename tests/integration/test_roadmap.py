@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, definitions
-from engine.errors import InvalidInput
+from engine import cases, definitions, queries
+from engine.errors import Forbidden, InvalidInput
 from engine.models import AuditEvent, Task
 from engine.operation import operation
 from tests.conftest import kyiv
@@ -38,16 +38,24 @@ def due_day(walker: Walker, case: int, element_id: str) -> str:
 
 
 def complete_by_id(walker: Walker, task: Task, data: dict[str, Any]) -> None:
+    who = f"provider-{task.provider_id}" if task.provider_id else task.role
     with operation(walker.db, walker.settings) as (uow, ctx):
-        cases.complete_task(uow, walker.actors[task.role], ctx, task.id, data)
+        cases.complete_task(uow, walker.actors[who], ctx, task.id, data)
         uow.commit()
+
+
+def providing(services: list[int]) -> dict[str, Any]:
+    """The decision to provide ``services``, each from the first provider the catalogue gives for it."""
+    from engine import reference
+    return {**ROADMAP_STEPS["decide"], "services": services,
+            "providers": {str(c): reference.service_provider_ids(c)[0] for c in services}}
 
 
 def walk_to_delivery(walker: Walker, services: list[int]) -> int:
     case = start(walker)
     for element_id in ("register_application", "assess_needs"):
         walker.complete(case, element_id, ROADMAP_STEPS[element_id])
-    walker.complete(case, "decide", {**ROADMAP_STEPS["decide"], "services": services})
+    walker.complete(case, "decide", providing(services))
     for element_id in ("notify_decision", "draft_individual_plan", "sign_contract"):
         walker.complete(case, element_id, ROADMAP_STEPS[element_id])
     return case
@@ -90,25 +98,44 @@ def test_the_normal_path_runs_from_registration_to_two_parallel_deliveries(walke
     assert walker.open_tasks(case) == []
 
 
-def test_a_crisis_case_goes_straight_to_the_decision_due_by_the_end_of_the_next_working_day(walker):
+def test_a_crisis_case_goes_straight_to_the_decision_due_24_hours_after_receipt(walker):
+    # Was: due at the end of the next working day. Law "On social services", art. 21: one доба.
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
     assert walker.open_ids(case) == ["decide"]
-    assert due_day(walker, case, "decide") == "2026-02-03"  # received Mon 2 Feb → end of Tue 3 Feb
+    [decide] = walker.open_tasks(case)
+    assert decide.due_at == kyiv("2026-02-03 10:00")  # received Mon 2 Feb 10:00
     assert task_rows(walker, case, "assess_needs") == []
 
 
-def test_a_crisis_case_received_on_friday_is_decided_by_monday(walker):
+def test_a_crisis_case_received_on_friday_at_16_is_due_on_saturday_at_16_with_its_case_dates(walker):
+    # Was: due Monday 23:59:59, and the case's target and legal dates stayed at 10 working days.
+    walker.at(kyiv("2026-02-06 16:00"))
+    case = start(walker, crisis=True)
+    [register] = walker.open_tasks(case)
+    assert register.due_at == kyiv("2026-02-07 16:00")
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    [decide] = walker.open_tasks(case)
+    assert decide.due_at == kyiv("2026-02-07 16:00")
+    instance = walker.instance(case)
+    assert instance.target_due == instance.legal_due == kyiv("2026-02-07 16:00")
+
+
+def test_a_crisis_case_turns_at_risk_and_then_breached_by_the_hour(walker):
     walker.at(kyiv("2026-02-06 16:00"))
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
-    assert due_day(walker, case, "decide") == "2026-02-09"
+    with operation(walker.db, walker.settings) as (_uow, ctx):
+        from engine.views import case_sla
+        instance = walker.instance(case)
+        assert case_sla(instance, instance.target_due, kyiv("2026-02-07 16:00")) == "on_track"
+        assert case_sla(instance, instance.target_due, kyiv("2026-02-07 16:01")) == "breached"
 
 
 def test_a_crisis_case_skips_the_needs_assessment_and_still_completes(walker):
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
-    walker.complete(case, "decide", {**ROADMAP_STEPS["decide"], "services": [11]})
+    walker.complete(case, "decide", providing([11]))
     for element_id in ("notify_decision", "draft_individual_plan", "sign_contract", "deliver_service"):
         walker.complete(case, element_id, ROADMAP_STEPS[element_id])
     assert walker.instance(case).status == "completed"
@@ -204,3 +231,50 @@ def test_deciding_to_provide_without_services_is_refused_by_the_form(walker):
         walker.complete(case, "decide", {"decision": "provide", "decision_date": "2026-02-05"})
     assert "/services" in [e.path for e in error.value.errors]
     assert walker.open_ids(case) == ["decide"]
+
+
+@pytest.mark.parametrize("category", ["domestic_or_gender_violence", "child_abuse"])
+def test_refusal_is_rejected_when_a_category_means_violence_even_without_the_checkbox(walker, category):
+    # Was: only the checkbox counted; a case of category "domestic violence" could be refused.
+    case = start(walker, violence_or_threat=False, circumstances=["financial_hardship", category])
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    with pytest.raises(InvalidInput) as error:
+        walker.complete(case, "decide", REFUSAL)
+    assert error.value.message == NO_REFUSAL_MESSAGE
+    assert walker.open_ids(case) == ["decide"]
+
+
+def test_refusal_stays_possible_for_other_categories(walker):
+    case = start(walker, violence_or_threat=False, circumstances=["old_age", "homelessness"])
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    walker.complete(case, "assess_needs", ROADMAP_STEPS["assess_needs"])
+    walker.complete(case, "decide", REFUSAL)
+    assert walker.open_ids(case) == ["notify_decision"]
+
+
+def test_every_no_refusal_category_of_the_reference_data_is_in_the_diagram_s_rule(deployed, settings):
+    from engine import reference
+    with operation(deployed, settings) as (uow, _ctx):
+        rule = definitions.compiled(definitions.latest(uow, KEY)).step("decide")["reject_if"]
+    for item in reference.circumstances():
+        assert (f'"{item["code"]}"' in rule) == bool(item.get("no_refusal")), item["code"]
+
+
+def test_each_delivery_branch_is_bound_to_the_provider_the_decision_named(walker):
+    # Issue 12 item 4: any provider user completed any branch.
+    case = walk_to_delivery(walker, [1, 5])  # providers: 1 -> territorial_center, 5 -> myloserdia
+    deliveries = {t.inputs["service"]: t for t in walker.open_tasks(case)}
+    assert {s: t.provider_id for s, t in deliveries.items()} == {1: "territorial_center", 5: "myloserdia"}
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        mine = queries.list_tasks(uow, walker.actors["provider-myloserdia"], ctx.now())
+        assert [(t.inputs["service"], t.provider_id) for t in mine.items] == [(5, "myloserdia")]
+        assert queries.list_tasks(uow, walker.actors["provider-utog"], ctx.now()).items == []
+        assert queries.list_tasks(uow, walker.actors["provider"], ctx.now()).items == []  # bound to no one
+        assert len(queries.list_tasks(uow, walker.actors["manager"], ctx.now(), everything=True).items) == 2
+    for outsider in ("provider-utog", "provider-territorial_center", "provider"):
+        with operation(walker.db, walker.settings) as (uow, ctx), pytest.raises(Forbidden):
+            cases.complete_task(uow, walker.actors[outsider], ctx, deliveries[5].id, ROADMAP_STEPS["deliver_service"])
+    complete_by_id(walker, deliveries[5], ROADMAP_STEPS["deliver_service"])
+    complete_by_id(walker, deliveries[1], ROADMAP_STEPS["deliver_service"])
+    assert walker.instance(case).status == "completed"

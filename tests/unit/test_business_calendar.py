@@ -193,3 +193,78 @@ def test_committee_meeting_starts_at_nine_kyiv():
 def test_committee_meeting_after_a_moment_uses_its_kyiv_date():
     moment = datetime(2026, 2, 3, 22, 30, tzinfo=UTC)  # already Wednesday 4 Feb in Kyiv
     assert CAL.next_committee_meeting(moment) == date(2026, 2, 18)
+
+
+# Item 6 (issue 12): a 1st/3rd Wednesday that is a day off is skipped. Dates from a 2026 calendar by hand:
+# Wednesdays of May 2026: 6, 13, 20, 27 (1st = 6 May, 3rd = 20 May); of June: 3, 17; of Jan 2027: 6, 20.
+@pytest.mark.parametrize(
+    ("extra_holidays", "after", "meeting"),
+    [
+        ((date(2026, 5, 6),), date(2026, 5, 1), date(2026, 5, 20)),  # an extra holiday on the 1st Wednesday
+        ((date(2026, 5, 20),), date(2026, 5, 6), date(2026, 6, 3)),  # on the 3rd: next month's 1st
+        ((date(2026, 5, 6), date(2026, 5, 20)), date(2026, 4, 30), date(2026, 6, 3)),
+        ((date(2027, 1, 6),), date(2026, 12, 16), date(2027, 1, 20)),  # across the year
+        ((), date(2026, 5, 1), date(2026, 5, 6)),
+    ],
+)
+def test_a_committee_wednesday_that_is_a_day_off_is_skipped(extra_holidays, after, meeting):
+    assert BusinessCalendar(extra_holidays=extra_holidays).next_committee_meeting(after) == meeting
+
+
+# Item 2: the latest day the draft can be endorsed to reach a meeting on or before the legal date.
+@pytest.mark.parametrize(
+    ("legal_due", "extra_holidays", "expected"),
+    [
+        (end_of(2026, 3, 4), (), date(2026, 3, 3)),  # legal Wed 4 Mar is a meeting day: endorse Tue 3 Mar
+        (end_of(2026, 3, 3), (), date(2026, 2, 17)),  # the 18 Feb meeting is the last: endorse Tue 17 Feb
+        (end_of(2026, 3, 4), (date(2026, 3, 3),), date(2026, 3, 2)),  # Tue 3 Mar off: endorse Mon 2 Mar
+        (end_of(2026, 3, 4), (date(2026, 3, 4),), date(2026, 2, 17)),  # no meeting on a day off
+        (end_of(2026, 3, 16), (), date(2026, 3, 3)),
+    ],
+)
+def test_the_latest_endorsement_day_for_a_meeting_by_the_legal_date(legal_due, extra_holidays, expected):
+    calendar = BusinessCalendar(extra_holidays=extra_holidays)
+    assert calendar.latest_endorsement_day(legal_due, 0) == expected
+
+
+def test_the_latest_endorsement_day_leaves_the_days_the_decision_needs_after_the_meeting():
+    assert CAL.latest_endorsement_day(end_of(2026, 3, 4), 1) == date(2026, 2, 17)  # 4 Mar + 1 working day is too late
+
+
+# Item 7: MARSHRUT_MARTIAL_LAW_UNTIL. 2026 by hand: Wed 15 Jul (Statehood Day), Mon 24 Aug
+# (Independence Day), Thu 1 Oct (Defenders' Day), Fri 25 Dec (Christmas) are art. 73 holidays;
+# Sun 28 Jun (Constitution Day) moves the day off to Mon 29 Jun (art. 67 p. 3).
+@pytest.mark.parametrize(
+    ("until", "day", "working"),
+    [
+        (date(2026, 8, 23), date(2026, 8, 24), False),  # the day after the end: a holiday again
+        (date(2026, 8, 24), date(2026, 8, 24), True),  # the last day of martial law: still working
+        (date(2026, 8, 23), date(2026, 8, 21), True),  # an ordinary Friday
+        (date(2026, 6, 1), date(2026, 6, 29), False),  # Constitution Day on a Sunday -> Monday off
+        (date(2026, 6, 28), date(2026, 6, 29), True),  # the holiday fell under martial law: no shift
+        (date(2026, 6, 1), date(2026, 7, 15), False),
+        (date(2026, 6, 1), date(2026, 10, 1), False),
+        (date(2026, 6, 1), date(2026, 12, 25), False),
+        (date(2026, 6, 1), date(2027, 1, 1), False),  # New Year 2027 (Friday)
+        (date(2026, 6, 1), date(2027, 3, 8), False),  # Women's Day 2027 (Monday)
+        (None, date(2026, 8, 24), True),  # no end date: martial law lasts
+        (None, date(2027, 1, 1), True),
+    ],
+)
+def test_after_martial_law_ends_the_labour_code_holidays_are_days_off(until, day, working):
+    assert BusinessCalendar(martial_law_until=until).is_working_day(day) is working
+
+
+def test_a_deadline_across_the_end_of_martial_law_skips_the_holiday_after_it():
+    calendar = BusinessCalendar(martial_law_until=date(2026, 8, 23))
+    # from Fri 21 Aug: Mon 24 Aug is off -> 2 working days end on Wed 26 Aug
+    assert calendar.add_working_days(kyiv(2026, 8, 21, 10), 2) == end_of(2026, 8, 26)
+    assert CAL.add_working_days(kyiv(2026, 8, 21, 10), 2) == end_of(2026, 8, 25)
+    # 30 calendar days from Tue 25 Nov 2026 end on Fri 25 Dec (Christmas) -> Mon 28 Dec
+    assert calendar.add_calendar_days(kyiv(2026, 11, 25, 10), 30) == end_of(2026, 12, 28)
+
+
+def test_the_regime_in_force_changes_the_day_after_the_end_date():
+    calendar = BusinessCalendar(martial_law_until=date(2026, 8, 23))
+    assert (calendar.regime(date(2026, 8, 23)), calendar.regime(date(2026, 8, 24))) == ("martial_law", "peacetime")
+    assert CAL.regime(date(2030, 1, 1)) == "martial_law"

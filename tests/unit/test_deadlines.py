@@ -67,6 +67,7 @@ def test_step_limit_defaults_without_properties():
         ({"days": "-1"}, "'days' must be a whole number"),
         ({"days_min": "x", "days": "2"}, "'days_min' must be a whole number"),
         ({"crisis_days": "1d"}, "'crisis_days' must be a whole number"),
+        ({"crisis_hours": "24h"}, "'crisis_hours' must be a whole number"),
         ({"calendar": "business"}, "'calendar' must be one of working, calendar"),
         ({"from": "opened"}, "'from' must be one of entered, received"),
         ({"deadline": "soon"}, "'deadline' must be one of target, legal, year_end"),
@@ -173,3 +174,36 @@ def test_case_sla_status_against_the_target(now, forecast, expected):
 
 def test_case_without_a_due_date_is_on_track():
     assert case_sla_status(end_of(2030, 1, 1), None, end_of(2030, 1, 2)) == "on_track"
+
+
+# Crisis (екстрене/кризове втручання): one доба = 24 hours from receipt, to the minute
+# (Law "On social services", art. 21). Expected moments written by hand, not computed.
+@pytest.mark.parametrize(
+    ("received", "expected"),
+    [
+        (datetime(2026, 2, 6, 16, 0, tzinfo=KYIV), datetime(2026, 2, 7, 16, 0, tzinfo=KYIV)),  # Fri 16:00 -> Sat 16:00
+        (datetime(2026, 2, 7, 9, 30, tzinfo=KYIV), datetime(2026, 2, 8, 9, 30, tzinfo=KYIV)),  # Sat -> Sun, no shift
+        (datetime(2026, 2, 2, 23, 59, tzinfo=KYIV), datetime(2026, 2, 3, 23, 59, tzinfo=KYIV)),
+        (datetime(2026, 3, 28, 12, 0, tzinfo=KYIV), datetime(2026, 3, 29, 13, 0, tzinfo=KYIV)),  # DST: 24 real hours
+        (datetime(2026, 12, 31, 18, 5, tzinfo=KYIV), datetime(2027, 1, 1, 18, 5, tzinfo=KYIV)),
+    ],
+)
+def test_a_crisis_decision_is_due_24_hours_after_receipt_to_the_minute(received, expected):
+    case = case_dates(CAL, received, 10, 10, kind="working", crisis_hours=24)
+    decide = StepLimit(days=10, start_from="received", crisis_hours=24)
+    assert step_due(CAL, decide, received + timedelta(hours=2), case, crisis=True) == expected
+    assert (case.target_due, case.legal_due) == (expected, expected)
+
+
+def test_a_crisis_limit_in_hours_does_not_apply_to_an_ordinary_case():
+    received = datetime(2026, 2, 6, 16, 0, tzinfo=KYIV)  # Friday
+    case = case_dates(CAL, received, 10, 10, kind="working")
+    decide = StepLimit(days=10, start_from="received", crisis_hours=24)
+    assert step_due(CAL, decide, received, case, crisis=False) == end_of(2026, 2, 20)
+    assert case.target_due == end_of(2026, 2, 20)
+
+
+def test_a_crisis_limit_from_entering_counts_from_when_the_step_opened():
+    entered = datetime(2026, 2, 6, 16, 30, tzinfo=KYIV)
+    limit = StepLimit(days=1, crisis_hours=24)
+    assert step_due(CAL, limit, entered, CASE, crisis=True) == datetime(2026, 2, 7, 16, 30, tzinfo=KYIV)

@@ -7,6 +7,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from engine import reference
+from engine.forms import FORMAT_CHECKER
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
@@ -20,7 +21,7 @@ def load(process: str, task: str) -> dict:
 
 
 def validator(process: str, task: str) -> Draft202012Validator:
-    return Draft202012Validator(load(process, task), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(load(process, task), format_checker=FORMAT_CHECKER)  # the engine's formats (iban)
 
 
 def problems(process: str, task: str, data: dict) -> list[str]:
@@ -45,6 +46,9 @@ ADDRESS_AID_APPLICATION = {
     "address": "вул. Велика Бердичівська, 10, кв. 5",
     "phone": "+38 (067) 123-45-67",
     "rnokpp": "1234567890",
+    "iban": "UA213223130000026007233566001",
+    "channel": "in_person",
+    "sheets": 5,
     "request": "надати адресну соціальну допомогу у зв’язку з оперативним лікуванням",
     "reason": "surgery",
     "documents": [
@@ -193,8 +197,74 @@ def test_record_committee_decision_requires_the_decision_number_and_date():
     assert accepts(
         "address_aid",
         "record_committee_decision",
-        {"decision": "refused", "decision_number": "123", "decision_date": "2026-02-18"},
+        {"decision": "refused", "decision_number": "123", "decision_date": "2026-02-18", "refusal_ground": "not_working"},
     )
+
+
+# Issue 12 item 9: a refusal needs its ground (card item 13); "other" is stated in words.
+REFUSED = {"decision": "refused", "decision_number": "124", "decision_date": "2026-02-18"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "accepted"),
+    [
+        ({}, False),  # was accepted: a refusal without a ground
+        ({"refusal_ground": "not_working"}, True),
+        ({"refusal_ground": "income_above_line"}, True),
+        ({"refusal_ground": "other"}, False),
+        ({"refusal_ground": "other", "refusal_ground_text": "   "}, False),
+        ({"refusal_ground": "other", "refusal_ground_text": "Подано недостовірні відомості"}, True),
+        ({"refusal_ground": "income_above_limit"}, False),  # the old code is gone
+    ],
+)
+def test_a_committee_refusal_needs_its_ground(extra, accepted):
+    assert accepts("address_aid", "record_committee_decision", {**REFUSED, **extra}) is accepted
+
+
+def test_a_grant_carries_no_refusal_ground():
+    granted = {"decision": "granted", "decision_number": "123", "decision_date": "2026-02-18", "aid_amount": 2000}
+    assert not accepts("address_aid", "record_committee_decision", {**granted, "refusal_ground": "not_working"})
+
+
+# Issue 12 items 8 and 13: the hardship reason, sheets, channel and IBAN of the application.
+@pytest.mark.parametrize("field", ["reason", "sheets", "channel", "iban"])
+def test_the_address_aid_application_requires(field):
+    data = {k: v for k, v in ADDRESS_AID_APPLICATION.items() if k != field}
+    assert not accepts("address_aid", "start", data)
+
+
+@pytest.mark.parametrize(
+    ("iban", "accepted"),
+    [
+        ("UA213223130000026007233566001", True),  # the Ukrainian example of the IBAN registry
+        ("UA213223130000026007233566002", False),  # one digit changed: the checksum fails
+        ("UA123223130000026007233566001", False),  # wrong check digits
+        ("UA21322313000002600723356600", False),  # 28 characters
+        ("UA21 3223 1300 0002 6007 2335 6600 1", False),  # spaces are not stored
+        ("DE89370400440532013000", False),  # a valid German IBAN is not a Ukrainian account
+        ("ua213223130000026007233566001", False),
+    ],
+)
+def test_the_iban_is_a_ukrainian_account_with_a_valid_checksum(iban, accepted):
+    assert accepts("address_aid", "start", {**ADDRESS_AID_APPLICATION, "iban": iban}) is accepted
+
+
+def test_the_iban_format_checks_the_mod_97_checksum_for_any_country():
+    from engine.forms import is_iban
+    assert is_iban("DE89370400440532013000") and is_iban("GB82WEST12345698765432")
+    assert not is_iban("DE89370400440532013001") and not is_iban("GB82WEST1234569876543Z")
+
+
+@pytest.mark.parametrize(("sheets", "accepted"), [(1, True), (500, True), (0, False), (501, False), (2.5, False)])
+def test_the_number_of_sheets_is_a_whole_number_from_1(sheets, accepted):
+    assert accepts("address_aid", "start", {**ADDRESS_AID_APPLICATION, "sheets": sheets}) is accepted
+
+
+def test_an_application_through_a_representative_names_the_representative():
+    data = {**ADDRESS_AID_APPLICATION, "channel": "representative"}
+    assert not accepts("address_aid", "start", data)
+    assert accepts("address_aid", "start", {**data, "representative": "Коваленко Петро Іванович, син"})
+    assert not accepts("address_aid", "start", {**ADDRESS_AID_APPLICATION, "channel": "portal"})
 
 
 def test_record_committee_decision_requires_the_amount_when_granted():
@@ -242,9 +312,36 @@ def test_decide_refuses_provide_without_services():
     assert not accepts("social_services_roadmap", "decide", {**base, "services": []})
 
 
-def test_decide_accepts_catalogue_codes_1_and_5():
-    data = {"decision": "provide", "decision_date": "2026-02-10", "services": [1, 5]}
+def test_decide_accepts_catalogue_codes_1_and_5_each_with_a_provider_that_offers_it():
+    data = {"decision": "provide", "decision_date": "2026-02-10", "services": [1, 5],
+            "providers": {"1": "territorial_center", "5": "myloserdia"}}
     assert accepts("social_services_roadmap", "decide", data)
+
+
+@pytest.mark.parametrize(
+    ("providers", "why"),
+    [
+        (None, "no providers at all"),
+        ({"1": "territorial_center"}, "service 5 has no provider"),
+        ({"1": "territorial_center", "5": "utog"}, "the sign-language society does not run the night shelter"),
+        ({"1": "territorial_center", "5": "myloserdia", "13": "territorial_center"}, "a provider for a service not chosen"),
+        ({"1": "territorial_center", "5": "nobody"}, "an unknown provider"),
+    ],
+)
+def test_decide_refuses_a_provider_the_catalogue_does_not_give_for_the_service(providers, why):
+    # Issue 12 item 4: a night shelter (5) "delivered" by the sign-language society (utog).
+    data = {"decision": "provide", "decision_date": "2026-02-10", "services": [1, 5]}
+    if providers is not None:
+        data["providers"] = providers
+    assert not accepts("social_services_roadmap", "decide", data), why
+
+
+def test_decide_s_provider_rules_are_the_catalogue_s():
+    rules = {r["x-catalogue"]: r for r in load("social_services_roadmap", "decide")["allOf"] if "x-catalogue" in r}
+    assert sorted(rules) == reference.service_codes()
+    for code, rule in rules.items():
+        allowed = rule["then"]["properties"]["providers"]["properties"][str(code)]["enum"]
+        assert allowed == reference.service_provider_ids(code), code
 
 
 def test_decide_refuses_codes_outside_the_catalogue():
@@ -266,7 +363,7 @@ def test_every_service_code_enum_equals_the_catalogue_codes():
 
 def test_provider_enums_are_reference_provider_ids():
     known = set(reference.provider_ids())
-    for task, field in (("register_application", "assessment_provider"), ("deliver_service", "provider_id")):
+    for task, field in (("register_application", "assessment_provider"),):
         values = enum_values(load("social_services_roadmap", task)["properties"][field])
         assert values and set(values) <= known, task
 
@@ -274,7 +371,7 @@ def test_provider_enums_are_reference_provider_ids():
 def test_deliver_service_has_no_field_that_would_overwrite_the_service_variable():
     properties = load("social_services_roadmap", "deliver_service")["properties"]
     assert "service" not in properties and "services" not in properties
-    assert "provider_id" in load("social_services_roadmap", "deliver_service")["required"]
+    assert "provider_id" not in properties  # the decision names the provider; the branch is bound to it
 
 
 # --- needs-assessment plan ----------------------------------------------------------

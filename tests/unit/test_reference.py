@@ -95,7 +95,7 @@ def test_phones_are_ten_digit_national_numbers():
 
 def test_circumstances_are_not_empty_and_have_unique_codes():
     circumstances = reference.circumstances()
-    assert len(circumstances) == 20
+    assert len(circumstances) == 26  # seed 002's 20 and six the law lists that the catalogue serves
     codes = [item["code"] for item in circumstances]
     assert len(codes) == len(set(codes))
     for item in circumstances:
@@ -144,3 +144,20 @@ def test_reference_files_are_pretty_printed_utf8_without_ascii_escapes(name):
     text = (ROOT / "reference" / name).read_text(encoding="utf-8")
     assert "\\u04" not in text
     assert text.startswith(("[\n  ", "{\n  "))
+
+
+def test_circumstances_name_their_source_and_the_law_s_categories_the_catalogue_serves_are_there():
+    # Issue 12 item 12: old age, disability, homelessness, incurable illness (Law "On social services", art. 1).
+    by_code = {item["code"]: item for item in reference.circumstances()}
+    for code in ("old_age", "disability", "homelessness", "incurable_or_long_illness", "child_abuse"):
+        assert "2671-VIII" in by_code[code]["source"]
+    assert all(item["source"].strip() for item in by_code.values())
+    assert {code for code, item in by_code.items() if item.get("no_refusal")} == {"domestic_or_gender_violence", "child_abuse"}
+
+
+def test_seed_002_s_three_extra_services_of_the_city_centre_are_noted_against_the_2025_catalogue():
+    # Issue 12 item 13: seed 002 lists посередництво, соціальна адаптація, соціальна інтеграція for the centre.
+    for code in (3, 10, 12):
+        item = reference.service(code)
+        assert "social_services_center" not in item["providers"]
+        assert "Seed 002" in item["providers_note"] and "seed 001" in item["providers_note"]
