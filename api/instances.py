@@ -7,7 +7,7 @@ from api.auth import require
 from api.deps import operation
 from api.presenters import instance_body
 from api.schemas import CancelSchema, HistorySchema, InstanceListArgs, InstanceSchema, StartInstanceSchema, page_of
-from engine import audit, cases, queries, views
+from engine import audit, cases, queries, search, views
 from engine.access import Actor
 
 bp = Blueprint("instances", __name__, description="Справи (екземпляри процесів)")
@@ -36,13 +36,16 @@ def index(args: dict, actor: Actor):
     with operation() as (uow, ctx):
         page = queries.list_instances(
             uow, actor, ctx.now(), process_key=args.get("process_key"), status=args.get("status"),
-            sla=args.get("sla"), page=args["page"], per_page=args["per_page"],
+            sla=args.get("sla"), q=args.get("q"), page=args["page"], per_page=args["per_page"],
         )
+        if args.get("q") and search.may_match_personal_data(args["q"]):
+            audit.record(uow, "cases_searched", actor.login, ctx.now(), data={"q": args["q"], "found": page.total})
         items = [
             views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], ctx.now(),
                                 ctx.calendar, with_data=False)
             for i in page.items
         ]
+        uow.commit()
     return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
 

@@ -38,9 +38,14 @@ def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False
     form = None
     if with_form and instance is not None:
         form = definitions.compiled(queries.definition_of(uow, instance)).forms.get(task.element_id)
-    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form)
+    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form,
+                           instance.applicant_name if instance else None)
 
 
 def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task]) -> list[dict[str, Any]]:
-    numbers = queries.numbers_of(uow, {t.instance_id for t in tasks})
-    return [views.task_view(t, ctx.now(), ctx.calendar, numbers.get(t.instance_id)) for t in tasks]
+    labels = queries.labels_of(uow, {t.instance_id for t in tasks})
+    items = []
+    for t in tasks:
+        number, applicant = labels.get(t.instance_id, (None, None))
+        items.append(views.task_view(t, ctx.now(), ctx.calendar, number, applicant=applicant))
+    return items

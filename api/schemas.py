@@ -90,6 +90,7 @@ class TaskSchema(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()
     instance_number = fields.String(allow_none=True)
+    applicant = fields.String(allow_none=True, metadata={"description": "прізвище та ініціали заявника"})
     process_key = fields.String()
     element_id = fields.String()
     name = fields.String()
@@ -140,6 +141,7 @@ class InstanceSchema(Schema):
     number = fields.String()
     process_key = fields.String()
     process_name = fields.String()
+    applicant = fields.String(allow_none=True, metadata={"description": "прізвище та ініціали заявника"})
     version = fields.Integer()
     status = fields.String()
     received_at = fields.String()
@@ -170,6 +172,8 @@ class InstanceListArgs(PageArgs):
     process_key = fields.String()
     status = fields.String(validate=validate.OneOf(["running", "completed", "returned", "cancelled"]))
     sla = fields.String(validate=validate.OneOf(["on_track", "at_risk", "breached"]))
+    q = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "номер справи, прізвище або ім’я заявника (початок, без огляду на регістр), РНОКПП (точно)"})
 
 
 class CancelSchema(Schema):

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from engine import search
 from engine.access import Actor, may_view_case, may_view_task
 from engine.errors import FieldError, Forbidden, InvalidInput, NotFound
 from engine.models import Definition, Instance, Task, Timer
@@ -125,9 +126,10 @@ def can_see(uow: UnitOfWork, actor: Actor, instance: Instance, known_involved: f
 
 def list_instances(
     uow: UnitOfWork, actor: Actor, now: datetime, *, process_key: str | None = None, status: str | None = None,
-    sla: str | None = None, page: int = 1, per_page: int = 50,
+    sla: str | None = None, q: str | None = None, page: int = 1, per_page: int = 50,
 ) -> Page[Instance]:
-    """Cases the actor may see, by filter; ``sla`` judges the legal date, then the target."""
+    """Cases the actor may see, by filter; ``sla`` judges the legal date, then the target;
+    ``q`` finds cases by number, applicant's name or РНОКПП (:mod:`engine.search`)."""
     _choice("status", status, CASE_STATUSES)
     _choice("sla", sla, CASE_SLA)
     query = select(Instance)
@@ -140,6 +142,8 @@ def list_instances(
         query = query.where(Instance.status == status)
     if sla is not None:
         query = query.where(case_sla_clause(sla, now))
+    if q is not None and search.normalise(q):
+        query = query.where(search.clause(q))
     return paginate(uow, query.order_by(Instance.id.desc()), page, per_page)
 
 
@@ -202,10 +206,15 @@ def hold_definition(uow: UnitOfWork, definition: Definition) -> None:
 
 def numbers_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, str]:
     """Registration numbers of the given cases, in one query."""
+    return {key: number for key, (number, _) in labels_of(uow, instance_ids).items()}
+
+
+def labels_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, tuple[str, str | None]]:
+    """Registration number and applicant (surname and initials) of the given cases, in one query."""
     if not instance_ids:
         return {}
-    rows = uow.session.execute(select(Instance.id, Instance.number).where(Instance.id.in_(sorted(instance_ids))))
-    return {row.id: row.number for row in rows}
+    query = select(Instance.id, Instance.number, Instance.applicant_name).where(Instance.id.in_(sorted(instance_ids)))
+    return {row.id: (row.number, row.applicant_name) for row in uow.session.execute(query)}
 
 
 def all_due_timers(uow: UnitOfWork, moment: datetime) -> list[Timer]:

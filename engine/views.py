@@ -23,9 +23,10 @@ def task_sla(task: Task, now: datetime) -> str:
 
 
 def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str | None = None,
-              form: dict[str, Any] | None = None) -> dict[str, Any]:
+              form: dict[str, Any] | None = None, applicant: str | None = None) -> dict[str, Any]:
     return {
-        "id": task.id, "instance_id": task.instance_id, "instance_number": number, "process_key": task.process_key,
+        "id": task.id, "instance_id": task.instance_id, "instance_number": number, "applicant": applicant,
+        "process_key": task.process_key,
         "element_id": task.element_id, "name": task.name, "lane": task.lane, "role": task.role, "action": task.action,
         "participants": task.participants, "state": task.state, "assignee": task.assignee,
         "created_at": _iso(task.created_at, calendar), "due_at": _iso(task.due_at, calendar),
@@ -51,7 +52,8 @@ def instance_view(instance: Instance, definition: Definition, open_tasks: list[T
         "target_date": _date(instance.target_due, calendar), "legal_date": _date(instance.legal_due, calendar),
         "forecast_date": _date(instance.forecast_at, calendar),
         "sla": {"target": case_sla(instance, instance.target_due, now), "legal": case_sla(instance, instance.legal_due, now)},
-        "open_tasks": [task_view(t, now, calendar, instance.number) for t in open_tasks],
+        "applicant": instance.applicant_name,
+        "open_tasks": [task_view(t, now, calendar, instance.number, applicant=instance.applicant_name) for t in open_tasks],
         "waiting": [{"element_id": t.element_id, "name": t.name, "fires_at": _iso(t.fires_at, calendar)} for t in timers],
         "created_at": _iso(instance.created_at, calendar), "created_by": instance.created_by,
         "completed_at": _iso(instance.completed_at, calendar),
