@@ -3,6 +3,7 @@
 import os
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 
 from engine.config import Settings
 
@@ -34,4 +35,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_password=env.get("MARSHRUT_SMTP_PASSWORD") or None,
         smtp_sender=env.get("MARSHRUT_SMTP_SENDER") or defaults.smtp_sender,
         smtp_starttls=_flag(env.get("MARSHRUT_SMTP_STARTTLS")),
+        documents_dir=Path(env["MARSHRUT_DOCUMENTS_DIR"]) if env.get("MARSHRUT_DOCUMENTS_DIR") else defaults.documents_dir,
+        max_document_mb=int(env.get("MARSHRUT_MAX_DOCUMENT_MB") or defaults.max_document_mb),
     )

@@ -6,10 +6,11 @@ from flask import Flask, Response, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, UnsupportedContent
 
 log = logging.getLogger(__name__)
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401, TooLarge: 413,
+          UnsupportedContent: 415}
 
 
 def problem(status: int, title: str, detail: str, code: str = "error", errors: list[dict] | None = None) -> Response:

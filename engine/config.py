@@ -35,3 +35,5 @@ class Settings:
     smtp_password: str | None = None
     smtp_sender: str = "marshrut@localhost"
     smtp_starttls: bool = False
+    documents_dir: Path = PROJECT_ROOT / "var" / "documents"
+    max_document_mb: int = 20

@@ -66,3 +66,15 @@ class Unauthenticated(EngineError):
     """No valid credentials."""
 
     code = "unauthenticated"
+
+
+class TooLarge(EngineError):
+    """An upload over the size limit."""
+
+    code = "too_large"
+
+
+class UnsupportedContent(EngineError):
+    """An upload whose content is not of an accepted kind (judged by its bytes, not its name)."""
+
+    code = "unsupported_content"
