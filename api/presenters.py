@@ -42,10 +42,11 @@ def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False
                            instance.applicant_name if instance else None)
 
 
-def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task]) -> list[dict[str, Any]]:
+def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task], actor: Actor | None = None) -> list[dict[str, Any]]:
     labels = queries.labels_of(uow, {t.instance_id for t in tasks})
     items = []
     for t in tasks:
         number, applicant = labels.get(t.instance_id, (None, None))
-        items.append(views.task_view(t, ctx.now(), ctx.calendar, number, applicant=applicant))
+        items.append(views.task_view(t, ctx.now(), ctx.calendar, number, applicant=applicant,
+                                     acting_roles=actor.roles if actor else None))
     return items

@@ -109,6 +109,7 @@ class TaskSchema(Schema):
     inputs = fields.Dict()
     data = fields.Dict(allow_none=True)
     form = fields.Dict(allow_none=True)
+    participation = fields.Boolean(metadata={"description": "роль користувача лише бере участь (У), не виконує"})
 
 
 class TaskListArgs(PageArgs):

@@ -26,7 +26,7 @@ def index(args: dict, actor: Actor):
             process_key=args.get("process_key"), sla_status=args.get("sla_status"), mine=args["mine"],
             everything=args["all"], page=args["page"], per_page=args["per_page"],
         )
-        items = task_list_body(uow, ctx, page.items)
+        items = task_list_body(uow, ctx, page.items, actor)
     # The items are already TaskSchema's plain values (views.task_view): answered as they are
     # rather than dumped again field by field, a third of the time of a full page.
     return jsonify({"items": items, "total": page.total, "page": page.page, "per_page": page.per_page})

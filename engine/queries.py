@@ -48,6 +48,28 @@ def _involves(actor: Actor) -> Any:
     return or_(Task.role.in_(roles), *[Task.participant_roles.like(f"%,{r},%") for r in roles])
 
 
+#: Roles some step of the given deployed versions has as participants (У), by the versions' ids.
+_PARTICIPATING: dict[tuple[int, ...], frozenset[str]] = {}
+
+
+def participating_roles(uow: UnitOfWork) -> frozenset[str]:
+    """Roles that take part (У) in a step of any deployed version (versions never change once deployed)."""
+    ids = tuple(uow.session.scalars(select(Definition.id).order_by(Definition.id)))
+    if ids not in _PARTICIPATING:
+        roles = {p["role"] for steps in uow.session.scalars(select(Definition.steps)) for s in steps or []
+                 for p in s.get("participants") or []}
+        _PARTICIPATING.clear()
+        _PARTICIPATING[ids] = frozenset(roles)
+    return _PARTICIPATING[ids]
+
+
+def _acts_or_takes_part(uow: UnitOfWork, actor: Actor) -> Any:
+    """SQL: a task the actor's roles complete, or take part in (only roles some step has as
+    participants are looked for in ``participant_roles``: a role's list stays an index walk)."""
+    taking_part = sorted(actor.roles & participating_roles(uow))
+    return or_(Task.role.in_(sorted(actor.roles)), *[Task.participant_roles.like(f"%,{r},%") for r in taking_part])
+
+
 def task_sla_clause(status: str, now: datetime) -> Any:
     if status == "overdue":
         return and_(Task.state == "ready", Task.due_at < now)
@@ -61,7 +83,7 @@ def list_tasks(
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
     mine: bool = False, everything: bool = False, page: int = 1, per_page: int = 50,
 ) -> Page[Task]:
-    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on."""
+    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in."""
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
     query = select(Task)
@@ -72,7 +94,7 @@ def list_tasks(
     if role is not None or everything:
         query = query if actor.oversees else query.where(_involves(actor))
     else:
-        query = query.where(Task.role.in_(sorted(actor.roles)))
+        query = query.where(_acts_or_takes_part(uow, actor))
     if mine:
         query = query.where(Task.assignee == actor.login)
     if instance_id is not None:

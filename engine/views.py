@@ -23,7 +23,9 @@ def task_sla(task: Task, now: datetime) -> str:
 
 
 def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str | None = None,
-              form: dict[str, Any] | None = None, applicant: str | None = None) -> dict[str, Any]:
+              form: dict[str, Any] | None = None, applicant: str | None = None,
+              acting_roles: frozenset[str] | None = None) -> dict[str, Any]:
+    """``acting_roles``: the viewer's roles; a task none of them completes is marked ``participation``."""
     return {
         "id": task.id, "instance_id": task.instance_id, "instance_number": number, "applicant": applicant,
         "process_key": task.process_key,
@@ -33,6 +35,7 @@ def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str
         "due_date": calendar.local_date(task.due_at).isoformat() if task.due_at else None,
         "sla_status": task_sla(task, now), "completed_at": _iso(task.completed_at, calendar),
         "completed_by": task.completed_by, "inputs": task.inputs or {}, "data": task.data, "form": form,
+        "participation": acting_roles is not None and task.role not in acting_roles,
     }
 
 
