@@ -38,8 +38,7 @@ def index(args: dict, actor: Actor):
             uow, actor, ctx.now(), process_key=args.get("process_key"), status=args.get("status"),
             sla=args.get("sla"), q=args.get("q"), page=args["page"], per_page=args["per_page"],
         )
-        if args.get("q") and search.may_match_personal_data(args["q"]):
-            audit.record(uow, "cases_searched", actor.login, ctx.now(), data={"q": args["q"], "found": page.total})
+        search.record(uow, actor, ctx.now(), args.get("q"), page.total)
         items = [
             views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], ctx.now(),
                                 ctx.calendar, with_data=False)

@@ -120,6 +120,7 @@ class TaskListArgs(PageArgs):
     sla_status = fields.String(validate=validate.OneOf(["on_track", "at_risk", "overdue"]))
     mine = fields.Boolean(load_default=False)
     all = fields.Boolean(load_default=False, metadata={"description": "усі видимі завдання, не лише ті, що можна виконати"})
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "кроки справ, знайдених як у GET /process-instances?q="})
 
 
 class CompleteSchema(Schema):

@@ -95,7 +95,7 @@ class Upload:
     task_id: int | None = None
 
 
-def _may_upload(uow: UnitOfWork, actor: Actor, instance: Instance) -> bool:
+def may_upload(uow: UnitOfWork, actor: Actor, instance: Instance) -> bool:
     """Those who work on the case: the roles completing its steps, and its registrar (not
     overseers by oversight alone, not roles that only take part)."""
     if actor.login == instance.created_by:
@@ -136,7 +136,7 @@ def upload(uow: UnitOfWork, actor: Actor, ctx: Context, storage: Storage, instan
     :raise InvalidInput: a bad name or kind, or a step of another case.
     """
     instance = _visible_case(uow, actor, instance_id)
-    if not _may_upload(uow, actor, instance):
+    if not may_upload(uow, actor, instance):
         raise Forbidden("Додавати документи можуть ролі, що виконують кроки справи, та її реєстратор")
     if sent.task_id is not None:
         task = uow.session.get(Task, sent.task_id)
@@ -182,8 +182,11 @@ def download(uow: UnitOfWork, actor: Actor, ctx: Context, storage: Storage, docu
     return document, content
 
 
-def remove(uow: UnitOfWork, actor: Actor, ctx: Context, document_id: int) -> None:
-    """Take a document off the case's list (its uploader, while the case runs); kept for the audit."""
+def remove(uow: UnitOfWork, actor: Actor, ctx: Context, document_id: int) -> int:
+    """Take a document off the case's list (its uploader, while the case runs); kept for the audit.
+
+    :return: the case's id.
+    """
     document = _document(uow, document_id)
     instance = _visible_case(uow, actor, document.instance_id)
     if document.uploaded_by != actor.login:
@@ -193,6 +196,7 @@ def remove(uow: UnitOfWork, actor: Actor, ctx: Context, document_id: int) -> Non
     document.deleted_at, document.deleted_by = ctx.now(), actor.login
     audit.record(uow, "document_removed", actor.login, document.deleted_at, instance.id, document.task_id,
                  {"document_id": document.id, "name": document.name})
+    return instance.id
 
 
 def view(document: Document, ctx: Context, names: dict[str, str] | None = None) -> dict[str, Any]:

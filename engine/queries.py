@@ -81,7 +81,7 @@ def task_sla_clause(status: str, now: datetime) -> Any:
 def list_tasks(
     uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
-    mine: bool = False, everything: bool = False, page: int = 1, per_page: int = 50,
+    mine: bool = False, everything: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,
 ) -> Page[Task]:
     """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in."""
     _choice("state", state, TASK_STATES)
@@ -103,6 +103,8 @@ def list_tasks(
         query = query.where(Task.process_key == process_key)
     if sla_status is not None:
         query = query.where(task_sla_clause(sla_status, now))
+    if q is not None and search.normalise(q):  # the steps of the cases the query names (engine.search)
+        query = query.where(Task.instance_id.in_(select(Instance.id).where(search.clause(q))))
     # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
     # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.id)

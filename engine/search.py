@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_
 
+from engine import audit
 from engine.models import Instance
 
 #: Apostrophes people type in Ukrainian names (’ ' ʼ ‘ ` ′ ʹ): all read as the modifier letter ʼ.
@@ -64,9 +65,15 @@ def _prefix(column: Any, prefix: str) -> Any:
     return and_(column >= prefix, column < prefix + _TOP)
 
 
-def may_match_personal_data(query: str) -> bool:
+def may_match_personal_data(query: str | None) -> bool:
     """Whether a query can find a case by a person's name or РНОКПП (such a search is audited)."""
     return bool(normalise(query))
+
+
+def record(uow: Any, actor: Any, now: Any, query: str | None, found: int) -> None:
+    """Audit a search that can match personal data: who looked for whom, and how many cases answered."""
+    if may_match_personal_data(query):
+        audit.record(uow, "cases_searched", actor.login, now, data={"q": query, "found": found})
 
 
 def clause(query: str) -> Any:

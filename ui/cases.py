@@ -6,12 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import flash, render_template, render_template_string, request, url_for
+from sqlalchemy import select
 
 from api.deps import operation
 from api.presenters import instance_body
-from engine import audit, definitions, diagram, queries, reference, views
+from engine import audit, definitions, diagram, queries, reference, search, views
 from engine.access import Actor, may_complete
 from engine.errors import EngineError, Forbidden, InvalidInput, NotFound
+from engine.models import Task
 from engine.roles import ROLES
 from ui import bp
 from ui.auth import login_required
@@ -113,7 +115,7 @@ def process_names(uow: Any) -> dict[str, str]:
 
 def _filters() -> dict[str, str | None]:
     args = request.args
-    return {name: (args.get(name) or None) for name in ("process", "status", "sla")}
+    return {name: (args.get(name) or None) for name in ("process", "status", "sla", "q")}
 
 
 @bp.route("/cases")
@@ -125,7 +127,10 @@ def cases(actor: Actor):
     with operation() as (uow, ctx):
         try:
             found = queries.list_instances(uow, actor, ctx.now(), process_key=chosen["process"], status=chosen["status"],
-                                           sla=chosen["sla"], page=page, per_page=PER_PAGE)
+                                           sla=chosen["sla"], q=(chosen["q"] or "")[:100] or None, page=page,
+                                           per_page=PER_PAGE)
+            search.record(uow, actor, ctx.now(), chosen["q"], found.total)
+            uow.commit()
         except InvalidInput as error:
             flash(f"{error.message}: {'; '.join(e.message for e in error.errors)}", "error")
             found = queries.list_instances(uow, actor, ctx.now(), per_page=PER_PAGE)
@@ -150,6 +155,10 @@ def case(instance_id: int, actor: Actor):
             return error_page(error)
         definition = queries.definition_of(uow, instance)
         events = audit.history(uow, instance_id)
+        from ui.casework import casework  # ui.casework imports this module
+
+        work = casework(uow, actor, ctx, instance)
+        steps = _step_names(uow, instance_id)
         uow.commit()
         props = data_props(definition)
         history = [_event(e, props, ctx) for e in events]
@@ -165,8 +174,13 @@ def case(instance_id: int, actor: Actor):
         views_count=sum(1 for h in history if h["event"] == "case_viewed"), show_views=show_views,
         diagram_xml_url=url_for("definitions.xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
-        may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])},
+        may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])}, work=work, steps=steps,
     )
+
+
+def _step_names(uow: Any, instance_id: int) -> dict[int, str]:
+    """Names of the case's steps by task id (comments name the step they were made on)."""
+    return dict(uow.session.execute(select(Task.id, Task.name).where(Task.instance_id == instance_id)).all())
 
 
 def _event(event: Any, props: dict[str, dict[str, Any]], ctx: Any) -> dict[str, Any]:
