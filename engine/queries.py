@@ -197,6 +197,12 @@ def must_find(value: T | None, message: str) -> T:
     return value
 
 
+def completed_steps(uow: UnitOfWork, instance_id: int) -> list[Task]:
+    """The case's completed steps in the order they were done (the case's story)."""
+    query = select(Task).where(Task.instance_id == instance_id, Task.state == "completed")
+    return sorted(uow.session.scalars(query), key=lambda t: (t.completed_at, t.id))
+
+
 def open_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
     query = select(Task).where(Task.instance_id == instance_id, Task.state == "ready").order_by(Task.id)
     return list(uow.session.scalars(query))

@@ -93,6 +93,9 @@ SCRIPT_LABELS = {"income_per_member": "Середньомісячний дохі
 def data_props(definition: Any) -> dict[str, dict[str, Any]]:
     """Labels for a case's data: the forms' fields, then the decision tables' outputs."""
     props = titles_of(definition.forms)
+    # A decision table's output has no form of its own: its codes read as the forms' titles of them.
+    labels = {str(o["const"]): o["title"] for p in props.values() for o in p.get("oneOf") or []
+              if isinstance(o, dict) and "const" in o and o.get("title")}
     for name, xml in (definition.dmn_xml or {}).items():
         try:
             root = diagram.parse_xml(xml.encode("utf-8") if isinstance(xml, str) else xml, name)
@@ -100,7 +103,7 @@ def data_props(definition: Any) -> dict[str, dict[str, Any]]:
             continue
         for output in root.iter("{*}output"):
             if output.get("name") and output.get("label"):
-                props.setdefault(output.get("name"), {"title": output.get("label")})
+                props.setdefault(output.get("name"), {"title": output.get("label"), "x-labels": labels})
     for name, title in SCRIPT_LABELS.items():
         props.setdefault(name, {"title": title})
     if "services" in props:  # one branch per chosen service: its element variable is a catalogue code
@@ -157,7 +160,10 @@ def case(instance_id: int, actor: Actor):
         events = audit.history(uow, instance_id)
         from ui.casework import casework  # ui.casework imports this module
 
+        from ui.story import story
+
         work = casework(uow, actor, ctx, instance)
+        told = story(uow, definition, instance, data_props(definition), ctx.calendar.tz)
         steps = _step_names(uow, instance_id)
         uow.commit()
         props = data_props(definition)
@@ -169,12 +175,12 @@ def case(instance_id: int, actor: Actor):
     show_views = request.args.get("views") == "1"
     return render_template(
         "case.html", case=body, application=display_rows(start_props, {k: v for k, v in data.items() if k in start_props}),
-        other_data=display_rows(props, {k: v for k, v in data.items() if k not in start_props}, skip=ENGINE_KEYS),
         history=[h for h in history if show_views or h["event"] != "case_viewed"],
         views_count=sum(1 for h in history if h["event"] == "case_viewed"), show_views=show_views,
         diagram_xml_url=url_for("definitions.xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
         may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"])}, work=work, steps=steps,
+        story=told,
     )
 
 

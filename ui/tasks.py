@@ -18,6 +18,7 @@ from engine.queries import Page
 from ui import bp
 from ui.auth import login_required
 from ui.casework import casework
+from ui.story import story
 from ui.cases import ENGINE_KEYS, PER_PAGE, SLA_LABELS, data_props, error_page, process_names, role_name, status_label
 from ui.forms import display_rows, fields, parse, place_errors
 
@@ -151,6 +152,7 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
             return error_page(error)
         definition = queries.definition_of(uow, instance)
         work = casework(uow, actor, ctx, instance, row.id)
+        told = story(uow, definition, instance, data_props(definition), ctx.calendar.tz, before_task=row.id)
         uow.commit()
         schema = definition.forms.get(row.element_id) or {}
         task = views.task_view(row, ctx.now(), ctx.calendar, instance.number, schema)
@@ -161,10 +163,10 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
     actionable = task["state"] == "ready" and may_complete(actor, task["role"])
     return render_template(
         "task.html", task=task, case=case, schema=schema, status=status,
-        fields=fields(schema, values, errors, today) if actionable else [], general=general or [],
+        fields=fields(schema, values, errors, today, prefill=case["data"]) if actionable else [], general=general or [],
         can_claim=actionable and not task["assignee"], can_unclaim=actionable and task["assignee"] == actor.login,
         can_complete=actionable and task["assignee"] in (None, actor.login), actionable=actionable,
         application=display_rows(start_props, {k: v for k, v in data.items() if k in start_props}),
         inputs=display_rows(props, task["inputs"], skip=ENGINE_KEYS),
-        submitted=display_rows(schema.get("properties") or {}, task["data"] or {}), work=work,
+        submitted=display_rows(schema.get("properties") or {}, task["data"] or {}), work=work, story=told,
     ), status
