@@ -7,6 +7,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, UnsupportedContent
+from ui import errors as ui_errors
 
 log = logging.getLogger(__name__)
 STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401, TooLarge: 413,
@@ -34,6 +35,8 @@ def _engine_error(error: EngineError) -> Response:
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
+    if ui_errors.wants_page():  # the web pages: a Ukrainian page, not JSON
+        return ui_errors.page(status)  # type: ignore[return-value]
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     if messages and status == 400:  # webargs: the body is not JSON at all ({"json": ["Invalid JSON body."]})
@@ -59,6 +62,8 @@ def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     log.exception("unexpected error", exc_info=error)
+    if ui_errors.wants_page():
+        return ui_errors.page(500)  # type: ignore[return-value]
     return problem(500, "Внутрішня помилка", "Сталася непередбачена помилка; її записано в журнал", "internal")
 
 

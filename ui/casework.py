@@ -6,13 +6,15 @@ posts here and comes back to the page it was sent from (the case or one of its s
 
 from typing import Any
 
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
+from sqlalchemy import select
 
-from api.deps import operation
+from api.deps import operation, request_session
 from api.documents import attachment, limit_bytes, read_upload, storage
 from engine import comments, documents, users
 from engine.access import Actor
 from engine.errors import EngineError, InvalidInput
+from engine.models import User
 from engine.store import UnitOfWork
 from ui import bp
 from ui.auth import login_required
@@ -39,6 +41,18 @@ def _back(instance_id: int) -> Any:
     anchor = request.form.get("anchor") or ""
     target = url_for("ui.task", task_id=task_id) if task_id else url_for("ui.case", instance_id=instance_id)
     return redirect(f"{target}#{anchor}" if anchor else target)
+
+
+@bp.app_template_filter("person")
+def person(login: str | None) -> str:
+    """A user's name for a login (pages show people by name); the login when no such user."""
+    if not login:
+        return "—"
+    known = g.setdefault("person_names", {})
+    if login not in known:
+        name = request_session().scalar(select(User.name).where(User.login == login))
+        known[login] = name or login
+    return known[login]
 
 
 @bp.route("/cases/<int:instance_id>/documents", methods=["POST"])

@@ -18,6 +18,7 @@ from engine.queries import Page
 from ui import bp
 from ui.auth import login_required
 from ui.casework import casework
+from ui.manage import reassign_choices
 from ui.story import story
 from ui.cases import ENGINE_KEYS, PER_PAGE, SLA_LABELS, data_props, error_page, process_names, role_name, status_label
 from ui.forms import display_rows, fields, parse, place_errors
@@ -94,7 +95,7 @@ def _complete(actor: Actor, task_id: int) -> Any:
             return error_page(error)
     data, notes = parse(schema, request.form)
     try:
-        name, number, status, next_steps = _completion(actor, task_id, data)
+        name, number, status, next_steps, next_ids = _completion(actor, task_id, data)
     except InvalidInput as refused:  # nothing committed; the form is shown again with the errors
         by_field, general = place_errors(schema, refused.errors or [FieldError("/", refused.message)], notes)
         general = [refused.message, *(g for g in general if g != refused.message)]
@@ -103,16 +104,21 @@ def _complete(actor: Actor, task_id: int) -> Any:
         flash(error.message, "error")
         return redirect(url_for("ui.task", task_id=task_id))
     flash(_done_message(name, number, status, next_steps), "success")
+    mine = [task_id for task_id, role in next_ids if may_complete(actor, role)]
+    if mine:
+        flash(url_for("ui.task", task_id=mine[0]), "next-task")
     return redirect(url_for("ui.my_tasks"))
 
 
-def _completion(actor: Actor, task_id: int, data: dict[str, Any]) -> tuple[str, str, str, list[tuple[str, str]]]:
+def _completion(actor: Actor, task_id: int, data: dict[str, Any]
+                ) -> tuple[str, str, str, list[tuple[str, str]], list[tuple[int, str]]]:
     """Complete the step (again from the start if another user changed the case meanwhile)."""
     for attempt in operation_attempts():
         with attempt as (uow, ctx):
             done = cases.complete_task(uow, actor, ctx, task_id, data)
             uow.commit()
-            return done.task.name, done.instance.number, done.instance.status, [(t.name, t.role) for t in done.open_tasks]
+            return (done.task.name, done.instance.number, done.instance.status, [(t.name, t.role) for t in done.open_tasks],
+                    [(t.id, t.role) for t in done.open_tasks])
     raise AssertionError("the last attempt either returns or raises")
 
 
@@ -153,6 +159,7 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
         definition = queries.definition_of(uow, instance)
         work = casework(uow, actor, ctx, instance, row.id)
         told = story(uow, definition, instance, data_props(definition), ctx.calendar.tz, before_task=row.id)
+        reassign_to = reassign_choices(uow, actor, {"state": row.state, "role": row.role})
         uow.commit()
         schema = definition.forms.get(row.element_id) or {}
         task = views.task_view(row, ctx.now(), ctx.calendar, instance.number, schema)
@@ -168,5 +175,5 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
         can_complete=actionable and task["assignee"] in (None, actor.login), actionable=actionable,
         application=display_rows(start_props, {k: v for k, v in data.items() if k in start_props}),
         inputs=display_rows(props, task["inputs"], skip=ENGINE_KEYS),
-        submitted=display_rows(schema.get("properties") or {}, task["data"] or {}), work=work, story=told,
+        submitted=display_rows(schema.get("properties") or {}, task["data"] or {}), work=work, story=told, reassign_to=reassign_to,
     ), status
