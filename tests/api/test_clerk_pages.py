@@ -75,3 +75,16 @@ def test_a_page_upload_of_other_content_says_why_and_keeps_nothing(api: Http, ap
                            content_type="multipart/form-data", follow_redirects=True)
     assert "Приймаються лише PDF" in text_of(response)
     assert api.as_("programs_dept").get(f"/process-instances/{case['id']}/documents").json["items"] == []
+
+
+def test_the_uploader_removes_a_document_from_the_page_and_others_see_no_remove_button(api: Http, app):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    case = api.as_("programs_dept").start("address_aid", APPLICATION)
+    client = signed_in(app.test_client(), "programs_dept")
+    client.post(f"/cases/{case['id']}/documents", data={"file": (io.BytesIO(PDF), "скан.pdf")}, content_type="multipart/form-data")
+    document_id = api.as_("programs_dept").get(f"/process-instances/{case['id']}/documents").json["items"][0]["id"]
+    assert f"/documents/{document_id}/remove" not in signed_in(app.test_client(), "manager").get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert signed_in(app.test_client(), "manager").post(f"/documents/{document_id}/remove").status_code == 403
+    client.post(f"/documents/{document_id}/remove")
+    documents = re.search(r'id="documents".*?</section>', text_of(client.get(f"/cases/{case['id']}"))).group(0)
+    assert "скан.pdf" not in documents and "Документів ще немає" in documents

@@ -65,3 +65,11 @@ def test_search_shows_only_cases_the_caller_may_see_and_is_audited(api):
 
 def test_a_query_longer_than_a_name_is_refused(api):
     api.as_("programs_dept").get("/process-instances", 422, query={"q": "б" * 101})
+
+
+def test_the_task_list_finds_the_steps_of_the_cases_a_query_names(api):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    wanted = register(api, surname="Бондаренко")
+    register(api, surname="Коваль")
+    steps = api.as_("programs_dept").tasks(q="бондаренко")
+    assert [(t["instance_id"], t["applicant"]) for t in steps] == [(wanted["id"], "Бондаренко М. І.")]
