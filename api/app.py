@@ -74,14 +74,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(close_request_session)
     api = MarshrutApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    from api import (admin, definitions, errors, health, incidents, input_guard, instances, me, notifications,
-                     observability, reference, sla, tasks)
+    from api import (admin, comments, definitions, documents, errors, health, incidents, input_guard, instances, me,
+                     notifications, observability, reference, sla, tasks)
 
     observability.register(app)
     errors.register(app, api)
     input_guard.register(app)
     app.register_blueprint(docs_assets)
     ui.register(app)
-    for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin, incidents):
+    for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin, incidents, documents,
+                   comments):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

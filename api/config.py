@@ -3,6 +3,7 @@
 import os
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 
 from engine.config import Settings
 
@@ -46,4 +47,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         timer_attempts=int(env.get("MARSHRUT_TIMER_ATTEMPTS") or defaults.timer_attempts),
         timer_backoff_seconds=float(env.get("MARSHRUT_TIMER_BACKOFF_SECONDS") or defaults.timer_backoff_seconds),
         email_sending_timeout=float(env.get("MARSHRUT_EMAIL_SENDING_TIMEOUT") or defaults.email_sending_timeout),
+        documents_dir=Path(env["MARSHRUT_DOCUMENTS_DIR"]) if env.get("MARSHRUT_DOCUMENTS_DIR") else defaults.documents_dir,
+        max_document_mb=int(env.get("MARSHRUT_MAX_DOCUMENT_MB") or defaults.max_document_mb),
     )

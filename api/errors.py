@@ -6,10 +6,12 @@ from flask import Flask, Response, g, json
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthenticated, UnsupportedContent
+from ui import errors as ui_errors
 
 log = logging.getLogger(__name__)
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401}
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unauthenticated: 401, TooLarge: 413,
+          UnsupportedContent: 415}
 
 
 def problem(status: int, title: str, detail: str, code: str = "error", errors: list[dict] | None = None) -> Response:
@@ -33,6 +35,8 @@ def _engine_error(error: EngineError) -> Response:
 
 def _http_error(error: HTTPException) -> Response:
     status = error.code or 500
+    if ui_errors.wants_page():  # the web pages: a Ukrainian page, not JSON
+        return ui_errors.page(status)  # type: ignore[return-value]
     data = getattr(error, "data", None) or {}
     messages = data.get("messages") if isinstance(data, dict) else None
     if messages and status == 400:  # webargs: the body is not JSON at all ({"json": ["Invalid JSON body."]})
@@ -63,6 +67,8 @@ def _unexpected(error: Exception) -> Response:
     if isinstance(error, HTTPException):
         return _http_error(error)
     log.exception("unexpected error", exc_info=error)
+    if ui_errors.wants_page():
+        return ui_errors.page(500)  # type: ignore[return-value]
     request_id = g.get("request_id", "")
     return problem(500, "Внутрішня помилка",
                    f"Сталася непередбачена помилка; її записано в журнал (номер запиту {request_id})", "internal")

@@ -7,7 +7,7 @@ from api.auth import require
 from api.deps import operation, operation_attempts
 from api.presenters import instance_body, moved_body
 from api.schemas import CancelSchema, HistorySchema, InstanceListArgs, InstanceSchema, MigrateSchema, StartInstanceSchema, page_of
-from engine import audit, cases, migration, queries, views
+from engine import audit, cases, migration, queries, search, views
 from engine.access import Actor
 
 bp = Blueprint("instances", __name__, description="Справи (екземпляри процесів)")
@@ -36,13 +36,15 @@ def index(args: dict, actor: Actor):
     with operation() as (uow, ctx):
         page = queries.list_instances(
             uow, actor, ctx.now(), process_key=args.get("process_key"), status=args.get("status"),
-            sla=args.get("sla"), page=args["page"], per_page=args["per_page"],
+            sla=args.get("sla"), q=args.get("q"), page=args["page"], per_page=args["per_page"],
         )
+        search.record(uow, actor, ctx.now(), args.get("q"), page.total)
         items = [
             views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], ctx.now(),
                                 ctx.calendar, with_data=False)
             for i in page.items
         ]
+        uow.commit()
     return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
 

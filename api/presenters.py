@@ -54,7 +54,8 @@ def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False
     form = None
     if with_form and instance is not None:
         form = definitions.compiled(queries.definition_of(uow, instance)).forms.get(task.element_id)
-    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form, with_data)
+    return views.task_view(task, ctx.now(), ctx.calendar, instance.number if instance else None, form, with_data,
+                           applicant=instance.applicant_name if instance else None)
 
 
 def read_task_body(uow: UnitOfWork, ctx: Context, actor: Actor, task: Task) -> dict[str, Any]:
@@ -66,6 +67,11 @@ def read_task_body(uow: UnitOfWork, ctx: Context, actor: Actor, task: Task) -> d
     return task_body(uow, ctx, task, with_form=True, with_data=True)
 
 
-def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task]) -> list[dict[str, Any]]:
-    numbers = queries.numbers_of(uow, {t.instance_id for t in tasks})
-    return [views.task_view(t, ctx.now(), ctx.calendar, numbers.get(t.instance_id)) for t in tasks]
+def task_list_body(uow: UnitOfWork, ctx: Context, tasks: list[Task], actor: Actor | None = None) -> list[dict[str, Any]]:
+    labels = queries.labels_of(uow, {t.instance_id for t in tasks})
+    items = []
+    for t in tasks:
+        number, applicant = labels.get(t.instance_id, (None, None))
+        items.append(views.task_view(t, ctx.now(), ctx.calendar, number, applicant=applicant,
+                                     acting_roles=actor.roles if actor else None))
+    return items

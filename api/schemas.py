@@ -116,6 +116,7 @@ class TaskSchema(Schema):
     id = fields.Integer()
     instance_id = fields.Integer()
     instance_number = fields.String(allow_none=True)
+    applicant = fields.String(allow_none=True, metadata={"description": "прізвище та ініціали заявника"})
     process_key = fields.String()
     element_id = fields.String()
     name = fields.String()
@@ -135,6 +136,7 @@ class TaskSchema(Schema):
     data = fields.Dict(allow_none=True)
     form = fields.Dict(allow_none=True)
     provider_id = fields.String(allow_none=True, metadata={"description": "the provider the decision named for this delivery branch; only its users complete it"})
+    participation = fields.Boolean(metadata={"description": "роль користувача лише бере участь (У), не виконує"})
 
 
 class TaskListArgs(PageArgs):
@@ -145,6 +147,7 @@ class TaskListArgs(PageArgs):
     sla_status = fields.String(validate=validate.OneOf(["on_track", "at_risk", "overdue"]))
     mine = fields.Boolean(load_default=False)
     all = fields.Boolean(load_default=False, metadata={"description": "усі видимі завдання, не лише ті, що можна виконати"})
+    q = fields.String(validate=validate.Length(max=100), metadata={"description": "кроки справ, знайдених як у GET /process-instances?q="})
 
 
 class CompleteSchema(Schema):
@@ -188,6 +191,7 @@ class InstanceSchema(Schema):
     number = fields.String()
     process_key = fields.String()
     process_name = fields.String()
+    applicant = fields.String(allow_none=True, metadata={"description": "прізвище та ініціали заявника"})
     version = fields.Integer()
     status = fields.String()
     received_at = fields.String()
@@ -222,6 +226,8 @@ class InstanceListArgs(PageArgs):
     process_key = fields.String()
     status = fields.String(validate=validate.OneOf(["running", "completed", "returned", "cancelled"]))
     sla = fields.String(validate=validate.OneOf(["on_track", "at_risk", "breached"]))
+    q = fields.String(validate=validate.Length(max=100), metadata={
+        "description": "номер справи, прізвище або ім’я заявника (початок, без огляду на регістр), РНОКПП (точно)"})
 
 
 class CancelSchema(Schema):

@@ -7,7 +7,7 @@ from api.auth import require
 from api.deps import operation, operation_attempts
 from api.presenters import completed_body, read_task_body, task_body, task_list_body
 from api.schemas import CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of
-from engine import cases, queries
+from engine import cases, queries, search
 from engine.access import Actor
 
 bp = Blueprint("tasks", __name__, description="Завдання")
@@ -24,9 +24,12 @@ def index(args: dict, actor: Actor):
         page = queries.list_tasks(
             uow, actor, ctx.now(), state=args["state"], role=args.get("role"), instance_id=args.get("instance_id"),
             process_key=args.get("process_key"), sla_status=args.get("sla_status"), mine=args["mine"],
-            everything=args["all"], page=args["page"], per_page=args["per_page"],
+            everything=args["all"], q=args.get("q"), page=args["page"], per_page=args["per_page"],
         )
-        items = task_list_body(uow, ctx, page.items)
+        items = task_list_body(uow, ctx, page.items, actor)
+        if search.may_match_personal_data(args.get("q")):
+            search.record(uow, actor, ctx.now(), args.get("q"), page.total)
+            uow.commit()
     # The items are already TaskSchema's plain values (views.task_view): answered as they are
     # rather than dumped again field by field, a third of the time of a full page.
     return jsonify({"items": items, "total": page.total, "page": page.page, "per_page": page.per_page})

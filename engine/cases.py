@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, text
 
-from engine import audit, case_sync, definitions, incidents, queries, runtime
+from engine import audit, case_sync, definitions, incidents, queries, runtime, search
 from engine.access import Actor, may_complete, may_view_task
 from engine.context import Context
 from engine.deadlines import case_dates
@@ -84,6 +84,7 @@ def start_case(
         legal_due=dates.legal_due, data={**data, **engine_vars}, state="", created_at=now,
         created_by=actor.login, updated_at=now,
     )
+    search.fill(instance)
     uow.session.add(instance)
     uow.flush()
     audit.record(uow, "case_registered", actor.login, now, instance.id, data={"number": instance.number, "data": data})

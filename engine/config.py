@@ -53,3 +53,5 @@ class Settings:
     timer_backoff_seconds: float = 60.0
     #: An e-mail claimed this many seconds ago and not marked sent (its worker died) is sent once more.
     email_sending_timeout: float = 300.0
+    documents_dir: Path = PROJECT_ROOT / "var" / "documents"
+    max_document_mb: int = 20

@@ -74,3 +74,13 @@ class SandboxLimitExceeded(EngineError):
     whoever runs automatic work can catch it and record the failure."""
 
     code = "sandbox_limit"
+class TooLarge(EngineError):
+    """An upload over the size limit."""
+
+    code = "too_large"
+
+
+class UnsupportedContent(EngineError):
+    """An upload whose content is not of an accepted kind (judged by its bytes, not its name)."""
+
+    code = "unsupported_content"

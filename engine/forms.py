@@ -44,11 +44,13 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 def form_errors(schema: dict[str, Any], data: Any) -> list[FieldError]:
-    """Every violation of ``schema`` by ``data``, as JSON-pointer paths with messages."""
+    """Every violation of ``schema`` by ``data``, as JSON-pointer paths with Ukrainian messages
+    that name the field by its title in the form."""
     validator = _validator(schema)
     errors = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
-        errors.append(FieldError(_pointer(error), _message(error)))
+    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+        pointer = _pointer(error)
+        errors.append(FieldError(pointer, _message(error, _title(schema, pointer))))
     return errors
 
 
@@ -70,27 +72,94 @@ def _pointer(error: jsonschema.ValidationError) -> str:
     return "/" + "/".join(str(p) for p in path)
 
 
-def _message(error: jsonschema.ValidationError) -> str:
-    """A Ukrainian message for the common cases, the validator's own text otherwise."""
-    kind = error.validator
+def _title(schema: dict[str, Any], pointer: str) -> str:
+    """``/family_members/1/name`` → ``Члени сім’ї, № 2: Ім’я``, from the form's own titles."""
+    node: Any = schema
+    parts: list[str] = []
+    for step in [p for p in pointer.split("/") if p]:
+        if not isinstance(node, dict):
+            break
+        if step.isdigit() and isinstance(node.get("items"), dict):
+            node = node["items"]
+            parts.append(f"№ {int(step) + 1}")
+            continue
+        node = (node.get("properties") or {}).get(step)
+        if not isinstance(node, dict):
+            parts.append(step)
+            break
+        parts.append(str(node.get("title") or step))
+    if not parts:
+        return "Форма"
+    head, *rest = parts
+    return head + (", " + ", ".join(rest[:-1]) if len(rest) > 1 else "") + (f": {rest[-1]}" if rest else "")
+
+
+_TYPES = {"string": "текст", "number": "число", "integer": "ціле число", "boolean": "так або ні", "array": "перелік",
+          "object": "набір полів", "null": "порожнє значення"}
+_FORMATS = {"date": "дата у форматі РРРР-ММ-ДД", "date-time": "дата й час", "email": "адреса електронної пошти"}
+
+
+def _count(n: int, one: str, few: str, many: str) -> str:
+    if n % 10 == 1 and n % 100 != 11:
+        return f"{n} {one}"
+    return f"{n} {few}" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else f"{n} {many}"
+
+
+def _message(error: jsonschema.ValidationError, title: str) -> str:
+    """A Ukrainian message naming the field by its title: «Поле»: що не так."""
+    kind, value = error.validator, error.validator_value
+    field = f"«{title}»"
     if kind == "required":
-        return "Обов'язкове поле"
+        return f"{field}: обов’язкове поле"
     if kind == "const":
-        return f"Значення має бути {error.validator_value!r}"
-    if kind in ("enum", "oneOf"):
-        return "Значення не з дозволеного переліку"
+        if value is True:
+            return f"{field}: потрібна позначка"
+        return f"{field}: за цих умов значення має бути «{_shown(value)}»"
+    if kind in ("enum", "oneOf", "anyOf"):
+        return f"{field}: оберіть значення з переліку"
     if kind == "type":
-        return f"Неправильний тип: очікується {error.validator_value}"
+        wanted = [value] if isinstance(value, str) else list(value)
+        return f"{field}: очікується {' або '.join(_TYPES.get(str(t), str(t)) for t in wanted)}"
     if kind == "format" and error.validator_value == "iban":
         return "Неправильний IBAN: перевірте цифри (контрольна сума не сходиться)"
     if kind == "format":
-        return f"Неправильний формат ({error.validator_value})"
+        return f"{field}: потрібна {_FORMATS.get(str(value), f'правильна форма ({value})')}"
     if kind == "additionalProperties":
-        return f"Зайві поля: {error.message}"
-    if kind in ("minimum", "exclusiveMinimum"):
-        return f"Значення має бути не менше {error.validator_value}"
+        known = set((error.schema.get("properties") or {}).keys())
+        extra = sorted(k for k in error.instance if k not in known) if isinstance(error.instance, dict) else []
+        return f"Зайві поля: {', '.join(extra)}" if extra else "Зайві поля"
+    if kind == "minimum":
+        return f"{field}: не менше {_shown(value)}"
+    if kind == "exclusiveMinimum":
+        return f"{field}: більше {_shown(value)}"
+    if kind == "maximum":
+        return f"{field}: не більше {_shown(value)}"
+    if kind == "exclusiveMaximum":
+        return f"{field}: менше {_shown(value)}"
+    if kind == "minLength":
+        return f"{field}: заповніть поле" if value == 1 else f"{field}: не коротше {_count(value, 'знака', 'знаків', 'знаків')}"
+    if kind == "maxLength":
+        return f"{field}: не довше {_count(value, 'знака', 'знаків', 'знаків')}"
     if kind == "minItems":
-        return f"Потрібно щонайменше {error.validator_value} елемент(и)"
+        return f"{field}: оберіть щонайменше {_count(value, 'значення', 'значення', 'значень')}"
+    if kind == "maxItems":
+        if value == 0:
+            return f"{field}: за цих умов має бути порожнім"
+        return f"{field}: не більше {_count(value, 'значення', 'значення', 'значень')}"
+    if kind == "uniqueItems":
+        return f"{field}: значення не мають повторюватися"
     if kind == "pattern":
-        return "Значення не відповідає формату"
-    return error.message
+        return f"{field}: значення не відповідає формату" + (f" ({error.schema['description']})" if error.schema.get("description") else "")
+    if kind == "multipleOf":
+        return f"{field}: має бути кратним {_shown(value)}"
+    if kind == "not":
+        return f"{field}: за цих умов таке значення недопустиме"
+    return f"{field}: значення не пройшло перевірку"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "так" if value else "ні"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -33,6 +33,10 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+#: A search key column: bytewise order on every backend (PostgreSQL's "C" collation).
+SEARCH_KEY = String(100).with_variant(String(100, collation="C"), "postgresql")
+
+
 class Base(DeclarativeBase):
     """Declarative base of every Marshrut table."""
 
@@ -108,6 +112,13 @@ class Instance(Base):
     forecast_basis: Mapped[str | None] = mapped_column(String(10))
     #: From this moment the forecast moves with the clock (an open step ran past its expected end).
     forecast_review_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # --- search (engine/search.py): normalised keys, compared bytewise so a prefix is an index range ---
+    search_number: Mapped[str | None] = mapped_column(SEARCH_KEY, index=True)
+    search_surname: Mapped[str | None] = mapped_column(SEARCH_KEY, index=True)
+    search_first_name: Mapped[str | None] = mapped_column(SEARCH_KEY, index=True)
+    search_rnokpp: Mapped[str | None] = mapped_column(String(10), index=True)
+    #: "Бондаренко О. П.", shown in lists to those who may see the case.
+    applicant_name: Mapped[str | None] = mapped_column(String(200))
     __mapper_args__ = {"version_id_col": lock_version}
 
 
@@ -273,3 +284,38 @@ class LoginFailure(Base):
     login: Mapped[str] = mapped_column(String(80))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- documents and comments (engine/documents.py, engine/comments.py) ---
+
+
+class Document(Base):
+    """A scanned document attached to a case; its bytes live in the document storage under ``storage_key``."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(80))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    #: Removed from the case's list by its uploader; the row and the bytes stay for the audit.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deleted_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class Comment(Base):
+    """A note on a case, or on one of its steps, by anyone who may see the case."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[int | None] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(80))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, exists, func, or_, select
 
+from engine import search
 from engine.access import Actor, may_view_case, may_view_task
 from engine.errors import FieldError, Forbidden, InvalidInput, NotFound
 from engine.models import Definition, Instance, Task, Timer
@@ -54,6 +55,28 @@ def _for_provider(actor: Actor) -> Any:
     return or_(Task.provider_id.is_(None), Task.provider_id == actor.provider_id)
 
 
+#: Roles some step of the given deployed versions has as participants (У), by the versions' ids.
+_PARTICIPATING: dict[tuple[int, ...], frozenset[str]] = {}
+
+
+def participating_roles(uow: UnitOfWork) -> frozenset[str]:
+    """Roles that take part (У) in a step of any deployed version (versions never change once deployed)."""
+    ids = tuple(uow.session.scalars(select(Definition.id).order_by(Definition.id)))
+    if ids not in _PARTICIPATING:
+        roles = {p["role"] for steps in uow.session.scalars(select(Definition.steps)) for s in steps or []
+                 for p in s.get("participants") or []}
+        _PARTICIPATING.clear()
+        _PARTICIPATING[ids] = frozenset(roles)
+    return _PARTICIPATING[ids]
+
+
+def _acts_or_takes_part(uow: UnitOfWork, actor: Actor) -> Any:
+    """SQL: a task the actor's roles complete, or take part in (only roles some step has as
+    participants are looked for in ``participant_roles``: a role's list stays an index walk)."""
+    taking_part = sorted(actor.roles & participating_roles(uow))
+    return or_(Task.role.in_(sorted(actor.roles)), *[Task.participant_roles.like(f"%,{r},%") for r in taking_part])
+
+
 def task_sla_clause(status: str, now: datetime) -> Any:
     if status == "overdue":
         return and_(Task.state == "ready", Task.due_at < now)
@@ -65,9 +88,9 @@ def task_sla_clause(status: str, now: datetime) -> Any:
 def list_tasks(
     uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
-    mine: bool = False, everything: bool = False, page: int = 1, per_page: int = 50,
+    mine: bool = False, everything: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,
 ) -> Page[Task]:
-    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on."""
+    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in."""
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
     query = select(Task)
@@ -78,7 +101,7 @@ def list_tasks(
     if role is not None or everything:
         query = query if actor.oversees else query.where(_involves(actor))
     else:
-        query = query.where(Task.role.in_(sorted(actor.roles)), _for_provider(actor))
+        query = query.where(_acts_or_takes_part(uow, actor), _for_provider(actor))
     if mine:
         query = query.where(Task.assignee == actor.login)
     if instance_id is not None:
@@ -87,6 +110,8 @@ def list_tasks(
         query = query.where(Task.process_key == process_key)
     if sla_status is not None:
         query = query.where(task_sla_clause(sla_status, now))
+    if q is not None and search.normalise(q):  # the steps of the cases the query names (engine.search)
+        query = query.where(Task.instance_id.in_(select(Instance.id).where(search.clause(q))))
     # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
     # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.id)
@@ -132,9 +157,10 @@ def can_see(uow: UnitOfWork, actor: Actor, instance: Instance, known_involved: f
 
 def list_instances(
     uow: UnitOfWork, actor: Actor, now: datetime, *, process_key: str | None = None, status: str | None = None,
-    sla: str | None = None, page: int = 1, per_page: int = 50,
+    sla: str | None = None, q: str | None = None, page: int = 1, per_page: int = 50,
 ) -> Page[Instance]:
-    """Cases the actor may see, by filter; ``sla`` judges the legal date, then the target."""
+    """Cases the actor may see, by filter; ``sla`` judges the legal date, then the target;
+    ``q`` finds cases by number, applicant's name or РНОКПП (:mod:`engine.search`)."""
     _choice("status", status, CASE_STATUSES)
     _choice("sla", sla, CASE_SLA)
     query = select(Instance)
@@ -147,6 +173,8 @@ def list_instances(
         query = query.where(Instance.status == status)
     if sla is not None:
         query = query.where(case_sla_clause(sla, now))
+    if q is not None and search.normalise(q):
+        query = query.where(search.clause(q))
     return paginate(uow, query.order_by(Instance.id.desc()), page, per_page)
 
 
@@ -174,6 +202,12 @@ def must_find(value: T | None, message: str) -> T:
     if value is None:
         raise NotFound(message)
     return value
+
+
+def completed_steps(uow: UnitOfWork, instance_id: int) -> list[Task]:
+    """The case's completed steps in the order they were done (the case's story)."""
+    query = select(Task).where(Task.instance_id == instance_id, Task.state == "completed")
+    return sorted(uow.session.scalars(query), key=lambda t: (t.completed_at, t.id))
 
 
 def open_tasks(uow: UnitOfWork, instance_id: int) -> list[Task]:
@@ -215,10 +249,15 @@ def hold_definition(uow: UnitOfWork, definition: Definition) -> None:
 
 def numbers_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, str]:
     """Registration numbers of the given cases, in one query."""
+    return {key: number for key, (number, _) in labels_of(uow, instance_ids).items()}
+
+
+def labels_of(uow: UnitOfWork, instance_ids: set[int]) -> dict[int, tuple[str, str | None]]:
+    """Registration number and applicant (surname and initials) of the given cases, in one query."""
     if not instance_ids:
         return {}
-    rows = uow.session.execute(select(Instance.id, Instance.number).where(Instance.id.in_(sorted(instance_ids))))
-    return {row.id: row.number for row in rows}
+    query = select(Instance.id, Instance.number, Instance.applicant_name).where(Instance.id.in_(sorted(instance_ids)))
+    return {row.id: (row.number, row.applicant_name) for row in uow.session.execute(query)}
 
 
 def all_due_timers(uow: UnitOfWork, moment: datetime) -> list[Timer]:

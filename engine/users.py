@@ -91,3 +91,11 @@ def by_password(uow: UnitOfWork, login: str, password: str) -> Actor | None:
 def by_login(uow: UnitOfWork, login: str) -> Actor | None:
     user = uow.session.scalars(select(User).where(User.login == login)).first()
     return actor_of(user) if user else None
+
+
+def names_of(uow: UnitOfWork, logins: set[str | None]) -> dict[str, str]:
+    """People's names by login, in one query (pages and lists show names, not logins)."""
+    wanted = sorted(login for login in logins if login)
+    if not wanted:
+        return {}
+    return {row.login: row.name for row in uow.session.execute(select(User.login, User.name).where(User.login.in_(wanted)))}

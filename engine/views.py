@@ -23,11 +23,14 @@ def task_sla(task: Task, now: datetime) -> str:
 
 
 def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str | None = None,
-              form: dict[str, Any] | None = None, with_data: bool = False) -> dict[str, Any]:
+              form: dict[str, Any] | None = None, with_data: bool = False, applicant: str | None = None,
+              acting_roles: frozenset[str] | None = None) -> dict[str, Any]:
     """A task as shown; its form data (personal data) only ``with_data``: lists never carry it,
-    and a caller that shows it audits the read (``task_viewed`` or ``case_viewed``)."""
+    and a caller that shows it audits the read (``task_viewed`` or ``case_viewed``).
+    ``acting_roles``: the viewer's roles; a task none of them completes is marked ``participation``."""
     return {
-        "id": task.id, "instance_id": task.instance_id, "instance_number": number, "process_key": task.process_key,
+        "id": task.id, "instance_id": task.instance_id, "instance_number": number, "applicant": applicant,
+        "process_key": task.process_key,
         "element_id": task.element_id, "name": task.name, "lane": task.lane, "role": task.role, "action": task.action,
         "participants": task.participants, "state": task.state, "assignee": task.assignee,
         "created_at": _iso(task.created_at, calendar), "due_at": _iso(task.due_at, calendar),
@@ -35,6 +38,7 @@ def task_view(task: Task, now: datetime, calendar: BusinessCalendar, number: str
         "sla_status": task_sla(task, now), "completed_at": _iso(task.completed_at, calendar),
         "completed_by": task.completed_by, "inputs": task.inputs or {}, "data": task.data if with_data else None, "form": form,
         "provider_id": task.provider_id,
+        "participation": acting_roles is not None and task.role not in acting_roles,
     }
 
 
@@ -63,7 +67,8 @@ def instance_view(instance: Instance, definition: Definition, open_tasks: list[T
         "forecast_date": _date(instance.forecast_at, calendar), "forecast_basis": instance.forecast_basis,
         "endorse_by": (instance.data or {}).get("endorse_by"),
         "sla": {"target": case_sla(instance, instance.target_due, now), "legal": case_sla(instance, instance.legal_due, now)},
-        "open_tasks": [task_view(t, now, calendar, instance.number) for t in open_tasks],
+        "applicant": instance.applicant_name,
+        "open_tasks": [task_view(t, now, calendar, instance.number, applicant=instance.applicant_name) for t in open_tasks],
         "waiting": [{"element_id": t.element_id, "name": t.name, "fires_at": _iso(t.fires_at, calendar)} for t in timers],
         "created_at": _iso(instance.created_at, calendar), "created_by": instance.created_by,
         "completed_at": _iso(instance.completed_at, calendar),

@@ -6,12 +6,14 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import flash, render_template, render_template_string, request, url_for
+from sqlalchemy import select
 
 from api.deps import operation
 from api.presenters import instance_body
-from engine import audit, definitions, diagram, queries, reference, views
+from engine import audit, definitions, diagram, queries, reference, search, views
 from engine.access import Actor, may_complete
 from engine.errors import EngineError, Forbidden, InvalidInput, NotFound
+from engine.models import Task
 from engine.roles import ROLES
 from ui import bp
 from ui.auth import login_required
@@ -27,6 +29,9 @@ EVENT_LABELS = {
     "task_viewed": "Переглянуто дані кроку",
     "incident_opened": "Інцидент: помилка автоматичного елемента", "incident_retry_failed": "Повтор елемента не вдався",
     "incident_resolved": "Інцидент розв'язано: елемент виконано", "case_migrated": "Справу перенесено на іншу версію процесу",
+    "document_uploaded": "Додано документ", "document_downloaded": "Завантажено документ",
+    "document_removed": "Вилучено документ зі списку", "comment_added": "Додано коментар",
+    "task_reassigned": "Завдання передано іншому виконавцю",
 }
 #: Audited reads, hidden from the history unless asked for (?views=1).
 READ_EVENTS = frozenset({"case_viewed", "task_viewed"})
@@ -96,6 +101,9 @@ SCRIPT_LABELS = {"income_per_member": "Середньомісячний дохі
 def data_props(definition: Any) -> dict[str, dict[str, Any]]:
     """Labels for a case's data: the forms' fields, then the decision tables' outputs."""
     props = titles_of(definition.forms)
+    # A decision table's output has no form of its own: its codes read as the forms' titles of them.
+    labels = {str(o["const"]): o["title"] for p in props.values() for o in p.get("oneOf") or []
+              if isinstance(o, dict) and "const" in o and o.get("title")}
     for name, xml in (definition.dmn_xml or {}).items():
         try:
             root = diagram.parse_xml(xml.encode("utf-8") if isinstance(xml, str) else xml, name)
@@ -103,7 +111,7 @@ def data_props(definition: Any) -> dict[str, dict[str, Any]]:
             continue
         for output in root.iter("{*}output"):
             if output.get("name") and output.get("label"):
-                props.setdefault(output.get("name"), {"title": output.get("label")})
+                props.setdefault(output.get("name"), {"title": output.get("label"), "x-labels": labels})
     for name, title in SCRIPT_LABELS.items():
         props.setdefault(name, {"title": title})
     if "services" in props:  # one branch per chosen service: its element variable is a catalogue code
@@ -118,7 +126,7 @@ def process_names(uow: Any) -> dict[str, str]:
 
 def _filters() -> dict[str, str | None]:
     args = request.args
-    return {name: (args.get(name) or None) for name in ("process", "status", "sla")}
+    return {name: (args.get(name) or None) for name in ("process", "status", "sla", "q")}
 
 
 @bp.route("/cases")
@@ -130,7 +138,10 @@ def cases(actor: Actor):
     with operation() as (uow, ctx):
         try:
             found = queries.list_instances(uow, actor, ctx.now(), process_key=chosen["process"], status=chosen["status"],
-                                           sla=chosen["sla"], page=page, per_page=PER_PAGE)
+                                           sla=chosen["sla"], q=(chosen["q"] or "")[:100] or None, page=page,
+                                           per_page=PER_PAGE)
+            search.record(uow, actor, ctx.now(), chosen["q"], found.total)
+            uow.commit()
         except InvalidInput as error:
             flash(f"{error.message}: {'; '.join(e.message for e in error.errors)}", "error")
             found = queries.list_instances(uow, actor, ctx.now(), per_page=PER_PAGE)
@@ -155,6 +166,13 @@ def case(instance_id: int, actor: Actor):
             return error_page(error)
         definition = queries.definition_of(uow, instance)
         events = audit.history(uow, instance_id)
+        from ui.casework import casework  # ui.casework imports this module
+
+        from ui.story import story
+
+        work = casework(uow, actor, ctx, instance)
+        told = story(uow, definition, instance, data_props(definition), ctx.calendar.tz)
+        steps = _step_names(uow, instance_id)
         uow.commit()
         props = data_props(definition)
         history = [_event(e, props, ctx) for e in events]
@@ -165,14 +183,19 @@ def case(instance_id: int, actor: Actor):
     show_views = request.args.get("views") == "1"
     return render_template(
         "case.html", case=body, application=display_rows(start_props, {k: v for k, v in data.items() if k in start_props}),
-        other_data=display_rows(props, {k: v for k, v in data.items() if k not in start_props}, skip=ENGINE_KEYS),
         history=[h for h in history if show_views or h["event"] not in READ_EVENTS],
         views_count=sum(1 for h in history if h["event"] in READ_EVENTS), show_views=show_views,
         diagram_xml_url=url_for("ui.definition_xml", key=definition.key, version=definition.version),
         completed_ids=sorted(set(completed) - set(active)), active_ids=active,
         failed_ids=[i["element_id"] for i in body.get("incidents", [])],
         may_act={t["id"] for t in body["open_tasks"] if may_complete(actor, t["role"], t.get("provider_id"))},
+        work=work, steps=steps, story=told,
     )
+
+
+def _step_names(uow: Any, instance_id: int) -> dict[int, str]:
+    """Names of the case's steps by task id (comments name the step they were made on)."""
+    return dict(uow.session.execute(select(Task.id, Task.name).where(Task.instance_id == instance_id)).all())
 
 
 def _event(event: Any, props: dict[str, dict[str, Any]], ctx: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ message is replaced by a plainer one here.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine.errors import FieldError
 
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 OTHER_SUFFIX = "__other"
 LONG_TEXT = 500  # a string allowed this long (or longer) gets a textarea
 YES, NO = "true", "false"
@@ -71,8 +73,10 @@ def _widget(prop: dict[str, Any]) -> str:
 
 
 def fields(schema: dict[str, Any], values: dict[str, Any] | None = None,
-           errors: dict[str, list[str]] | None = None, today: date | None = None) -> list[Field]:
-    """The form's top-level properties as fields, filled with ``values`` (typed JSON)."""
+           errors: dict[str, list[str]] | None = None, today: date | None = None,
+           prefill: dict[str, Any] | None = None) -> list[Field]:
+    """The form's top-level properties as fields, filled with ``values`` (typed JSON); on a fresh
+    form, a field with ``x-prefill: <name>`` starts with the case's value of that name (``prefill``)."""
     values = values if values is not None else {}
     errors = errors or {}
     required = set(schema.get("required") or [])
@@ -82,6 +86,8 @@ def fields(schema: dict[str, Any], values: dict[str, Any] | None = None,
         f = Field(name=name, title=prop.get("title") or name, widget=widget, description=prop.get("description") or "",
                   required=name in required, errors=errors.get(name, []))
         value = values.get(name, prop.get("default"))
+        if value is None and not values and prefill and isinstance(prop.get("x-prefill"), str):
+            value = prefill.get(prop["x-prefill"])  # e.g. the decided amount from the recommended one
         if value is None and widget == "date" and f.required and today is not None and not values:
             value = today.isoformat()
         _fill(f, prop, value)
@@ -212,8 +218,14 @@ def titles_of(forms: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return result
 
 
+def money(value: float | int) -> str:
+    """``1666.6666`` → ``1 666,67`` (two decimals, a comma, thin groups of thousands)."""
+    return f"{value:,.2f}".replace(",", "\u00a0").replace(".", ",")
+
+
 def display(prop: dict[str, Any] | None, value: Any) -> str:
-    """A stored value as people read it: enum titles, Так/Ні, lists joined."""
+    """A stored value as people read it: enum titles (``oneOf``, ``x-labels``), Так/Ні, lists joined,
+    dates ``дд.мм.рррр``, numbers of ``type: number`` (sums) with two decimals and a comma."""
     prop = prop or {}
     if isinstance(value, bool):
         return "Так" if value else "Ні"
@@ -221,13 +233,18 @@ def display(prop: dict[str, Any] | None, value: Any) -> str:
         items = prop.get("items") or {}
         return "; ".join(display(items, v) for v in value) if value else "—"
     listed = dict((_text(v), t) for v, t in choices(prop) or [])
+    labels = prop.get("x-labels")
+    if isinstance(labels, dict):
+        listed = {**{str(k): str(v) for k, v in labels.items()}, **listed}
     if listed and _text(value) in listed:
         return listed[_text(value)]
+    if isinstance(value, (int, float)) and (prop.get("type") == "number" or isinstance(value, float)):
+        return money(value)
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     if value is None or value == "":
         return "—"
-    if isinstance(value, str) and prop.get("format") == "date" and len(value) == 10:
+    if isinstance(value, str) and (prop.get("format") == "date" or prop.get("type") is None) and ISO_DATE.match(value):
         return ".".join(reversed(value.split("-")))
     return str(value)
 

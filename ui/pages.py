@@ -15,4 +15,6 @@ def home(actor: Actor):
         return redirect(url_for("ui.dashboard"))
     if actor.has("analyst") and not actor.has("programs_dept", "dept_specialist"):
         return redirect(url_for("ui.definitions"))
+    if actor.roles <= {"intake", "admin"} and actor.has("intake"):  # intake registers, it has no steps of its own
+        return redirect(url_for("ui.intake_index"))
     return redirect(url_for("ui.my_tasks"))

@@ -10,13 +10,16 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 
 from api.deps import operation, operation_attempts
-from api.presenters import instance_body
-from engine import cases, queries, views
+from api.presenters import instance_body, task_list_body
+from engine import cases, queries, search, views
 from engine.access import Actor, may_complete
 from engine.errors import EngineError, FieldError, Forbidden, InvalidInput, NotFound
 from engine.queries import Page
 from ui import bp
 from ui.auth import login_required
+from ui.casework import casework
+from ui.manage import reassign_choices
+from ui.story import story
 from ui.cases import ENGINE_KEYS, PER_PAGE, SLA_LABELS, data_props, error_page, process_names, role_name, status_label
 from ui.forms import display_rows, fields, parse, place_errors
 
@@ -29,22 +32,26 @@ def my_tasks(actor: Actor):
     """Мої завдання"""
     args = request.args
     chosen = {"process": args.get("process") or None, "sla": args.get("sla") or None,
-              "due_before": args.get("due_before") or None, "mine": args.get("mine") == "1", "all": args.get("all") == "1"}
+              "due_before": args.get("due_before") or None, "mine": args.get("mine") == "1", "all": args.get("all") == "1",
+              "q": (args.get("q") or "")[:100] or None}
     page = max(args.get("page", 1, type=int) or 1, 1)
     due_before = _date(chosen["due_before"])
     if chosen["due_before"] and due_before is None:
         flash("Дата «строк до» має бути у форматі РРРР-ММ-ДД", "error")
         chosen["due_before"] = None
     with operation() as (uow, ctx):
-        query = {"process_key": chosen["process"], "sla_status": chosen["sla"], "mine": chosen["mine"], "everything": chosen["all"]}
+        query = {"process_key": chosen["process"], "sla_status": chosen["sla"], "mine": chosen["mine"], "everything": chosen["all"],
+                 "q": chosen["q"]}
         try:
             found = _list(uow, actor, ctx, query, page, due_before)
         except InvalidInput as error:
             flash(f"{error.message}: {'; '.join(e.message for e in error.errors)}", "error")
             found, chosen["sla"] = _list(uow, actor, ctx, {**query, "sla_status": None}, 1, due_before), None
-        numbers = queries.numbers_of(uow, {t.instance_id for t in found.items})
-        items = [views.task_view(t, ctx.now(), ctx.calendar, numbers.get(t.instance_id)) for t in found.items]
+        items = task_list_body(uow, ctx, found.items, actor)
         names = process_names(uow)
+        if search.may_match_personal_data(chosen["q"]):
+            search.record(uow, actor, ctx.now(), chosen["q"], found.total)
+            uow.commit()
     return render_template("tasks.html", items=items, found=found, chosen=chosen, processes=names,
                            slas={k: SLA_LABELS[k] for k in queries.TASK_SLA})
 
@@ -88,7 +95,7 @@ def _complete(actor: Actor, task_id: int) -> Any:
             return error_page(error)
     data, notes = parse(schema, request.form)
     try:
-        name, number, status, next_steps = _completion(actor, task_id, data)
+        name, number, status, next_steps, next_ids = _completion(actor, task_id, data)
     except InvalidInput as refused:  # nothing committed; the form is shown again with the errors
         by_field, general = place_errors(schema, refused.errors or [FieldError("/", refused.message)], notes)
         general = [refused.message, *(g for g in general if g != refused.message)]
@@ -97,16 +104,21 @@ def _complete(actor: Actor, task_id: int) -> Any:
         flash(error.message, "error")
         return redirect(url_for("ui.task", task_id=task_id))
     flash(_done_message(name, number, status, next_steps), "success")
+    mine = [task_id for task_id, role in next_ids if may_complete(actor, role)]
+    if mine:
+        flash(url_for("ui.task", task_id=mine[0]), "next-task")
     return redirect(url_for("ui.my_tasks"))
 
 
-def _completion(actor: Actor, task_id: int, data: dict[str, Any]) -> tuple[str, str, str, list[tuple[str, str]]]:
+def _completion(actor: Actor, task_id: int, data: dict[str, Any]
+                ) -> tuple[str, str, str, list[tuple[str, str]], list[tuple[int, str]]]:
     """Complete the step (again from the start if another user changed the case meanwhile)."""
     for attempt in operation_attempts():
         with attempt as (uow, ctx):
             done = cases.complete_task(uow, actor, ctx, task_id, data)
             uow.commit()
-            return done.task.name, done.instance.number, done.instance.status, [(t.name, t.role) for t in done.open_tasks]
+            return (done.task.name, done.instance.number, done.instance.status, [(t.name, t.role) for t in done.open_tasks],
+                    [(t.id, t.role) for t in done.open_tasks])
     raise AssertionError("the last attempt either returns or raises")
 
 
@@ -145,6 +157,9 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
         except EngineError as error:
             return error_page(error)
         definition = queries.definition_of(uow, instance)
+        work = casework(uow, actor, ctx, instance, row.id)
+        told = story(uow, definition, instance, data_props(definition), ctx.calendar.tz, before_task=row.id)
+        reassign_to = reassign_choices(uow, actor, {"state": row.state, "role": row.role})
         uow.commit()
         schema = definition.forms.get(row.element_id) or {}
         task = views.task_view(row, ctx.now(), ctx.calendar, instance.number, schema, with_data=True)  # read audited above
@@ -155,10 +170,10 @@ def _render(actor: Actor, task_id: int, values: dict[str, Any] | None = None, er
     actionable = task["state"] == "ready" and may_complete(actor, task["role"], task.get("provider_id"))
     return render_template(
         "task.html", task=task, case=case, schema=schema, status=status,
-        fields=fields(schema, values, errors, today) if actionable else [], general=general or [],
+        fields=fields(schema, values, errors, today, prefill=case["data"]) if actionable else [], general=general or [],
         can_claim=actionable and not task["assignee"], can_unclaim=actionable and task["assignee"] == actor.login,
         can_complete=actionable and task["assignee"] in (None, actor.login), actionable=actionable,
         application=display_rows(start_props, {k: v for k, v in data.items() if k in start_props}),
         inputs=display_rows(props, task["inputs"], skip=ENGINE_KEYS),
-        submitted=display_rows(schema.get("properties") or {}, task["data"] or {}),
+        submitted=display_rows(schema.get("properties") or {}, task["data"] or {}), work=work, story=told, reassign_to=reassign_to,
     ), status

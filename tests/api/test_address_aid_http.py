@@ -139,7 +139,8 @@ def test_the_granted_case_walks_every_step_through_the_committee_timer_to_comple
     assert registers["due_date"] == "2026-02-23"
 
     head = api.as_("programs_head")
-    assert head.tasks(instance_id=case_id) == []  # not the head's to act on …
+    # In the participant's list by default, marked as participation: not the head's to act on …
+    assert [(t["element_id"], t["participation"]) for t in head.tasks(instance_id=case_id)] == [("prepare_payment_registers", True)]
     assert [t["element_id"] for t in head.tasks(instance_id=case_id, all="true")] == ["prepare_payment_registers"]
     assert head.get(f"/tasks/{registers['id']}").json["form"] is not None  # … but the participant sees it
     head.complete(registers["id"], ADDRESS_AID_STEPS["prepare_payment_registers"], expect=403)

@@ -83,8 +83,11 @@ def test_staff_take_a_case_from_intake_through_the_forms_to_the_next_unit(live_s
     page.select_option("select[name=package_complete]", "false")
     page.click("button[value=complete]")
     error = page.locator("[data-field=missing_documents] .field-error")
-    expect(error).to_have_text("Обов'язкове поле")
+    expect(error).to_have_text("«Відсутні документи»: обов’язкове поле")
     expect(page.locator(".form-errors")).to_contain_text("Дані форми не пройшли перевірку")
+    # The summary at the top has the focus and links to the field.
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator(".error-summary a[href='#f-missing_documents']")).to_have_text("«Відсутні документи»: обов’язкове поле")
     expect(page.locator("select[name=package_complete]")).to_have_value("false")  # the input is kept
     expect(page.locator(".task-state")).to_have_attribute("data-state", "ready")
     shot(page, "staff_validation_message")

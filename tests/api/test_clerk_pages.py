@@ -1,0 +1,90 @@
+"""The clerk's pages over the test client: search, the applicant column, documents and comments on the case and task pages."""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+from flask.testing import FlaskClient
+
+from engine.config import Settings
+from engine.models import AuditEvent
+from tests.api.conftest import Http, count_rows
+from tests.walks import APPLICATION
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+@pytest.fixture(scope="session")
+def documents_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("page-documents")
+
+
+@pytest.fixture
+def settings(migrated: str, documents_dir: Path) -> Settings:
+    return Settings(database_url=migrated, controlled_clock=True, documents_dir=documents_dir)
+
+
+def signed_in(client: FlaskClient, role: str) -> FlaskClient:
+    response = client.post("/login", data={"login": role, "password": f"pw-{role}"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    return client
+
+
+def text_of(response) -> str:
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def test_the_cases_page_finds_a_case_by_surname_and_shows_the_applicant(api: Http, app):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    api.as_("programs_dept").start("address_aid", {**APPLICATION, "surname": "Бондаренко", "first_name": "Олена"})
+    api.as_("programs_dept").start("address_aid", {**APPLICATION, "surname": "Коваль", "first_name": "Іван"})
+    client = signed_in(app.test_client(), "programs_dept")
+    page = text_of(client.get("/cases", query_string={"q": "бондар"}))
+    assert "Бондаренко О." in page and "Коваль" not in page and "Знайдено: 1" in page
+    tasks = text_of(client.get("/tasks", query_string={"q": "коваль"}))
+    assert "Коваль І." in tasks and "Бондаренко" not in tasks
+
+
+def test_a_clerk_uploads_a_scan_and_comments_from_the_task_page_and_the_checklist_is_ticked(api: Http, app, db):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    case = api.as_("programs_dept").start("address_aid", APPLICATION)
+    task_id = case["open_tasks"][0]["id"]
+    kind = APPLICATION["documents"][0]
+    client = signed_in(app.test_client(), "programs_dept")
+    sent = client.post(f"/cases/{case['id']}/documents", data={"file": (io.BytesIO(PDF), "довідка.pdf"), "kind": kind,
+                                                               "task_id": str(task_id)}, content_type="multipart/form-data")
+    assert sent.status_code in (302, 303) and f"/tasks/{task_id}" in sent.headers["Location"]
+    client.post(f"/cases/{case['id']}/comments", data={"text": "Оригінал довідки бачила", "task_id": str(task_id)})
+
+    page = text_of(client.get(f"/tasks/{task_id}"))
+    assert "довідка.pdf" in page and "Оригінал довідки бачила" in page
+    assert re.search(r'<li class="uploaded">.{0,80}' + re.escape(kind), page)
+    document_link = re.search(r'href="(/documents/\d+)"', page).group(1)
+    assert client.get(document_link).data == PDF
+    assert count_rows(db, AuditEvent, event="document_downloaded") == 1
+    case_page = text_of(client.get(f"/cases/{case['id']}"))
+    assert "довідка.pdf" in case_page and "Оригінал довідки бачила" in case_page
+
+
+def test_a_page_upload_of_other_content_says_why_and_keeps_nothing(api: Http, app):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    case = api.as_("programs_dept").start("address_aid", APPLICATION)
+    client = signed_in(app.test_client(), "programs_dept")
+    response = client.post(f"/cases/{case['id']}/documents", data={"file": (io.BytesIO(b"MZ..."), "scan.pdf")},
+                           content_type="multipart/form-data", follow_redirects=True)
+    assert "Приймаються лише PDF" in text_of(response)
+    assert api.as_("programs_dept").get(f"/process-instances/{case['id']}/documents").json["items"] == []
+
+
+def test_the_uploader_removes_a_document_from_the_page_and_others_see_no_remove_button(api: Http, app):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    case = api.as_("programs_dept").start("address_aid", APPLICATION)
+    client = signed_in(app.test_client(), "programs_dept")
+    client.post(f"/cases/{case['id']}/documents", data={"file": (io.BytesIO(PDF), "скан.pdf")}, content_type="multipart/form-data")
+    document_id = api.as_("programs_dept").get(f"/process-instances/{case['id']}/documents").json["items"][0]["id"]
+    assert f"/documents/{document_id}/remove" not in signed_in(app.test_client(), "manager").get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert signed_in(app.test_client(), "manager").post(f"/documents/{document_id}/remove").status_code == 403
+    client.post(f"/documents/{document_id}/remove")
+    documents = re.search(r'id="documents".*?</section>', text_of(client.get(f"/cases/{case['id']}"))).group(0)
+    assert "скан.pdf" not in documents and "Документів ще немає" in documents
