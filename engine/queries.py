@@ -58,9 +58,12 @@ def task_sla_clause(status: str, now: datetime) -> Any:
 def list_tasks(
     uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
-    mine: bool = False, everything: bool = False, page: int = 1, per_page: int = 50,
+    mine: bool = False, everything: bool = False, page: int = 1, per_page: int = 50, element_id: str | None = None,
 ) -> Page[Task]:
-    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on."""
+    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on.
+
+    ``element_id``: the steps of one diagram element (to act on them together, a batch).
+    """
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
     query = select(Task)
@@ -78,6 +81,8 @@ def list_tasks(
         query = query.where(Task.instance_id == instance_id)
     if process_key is not None:
         query = query.where(Task.process_key == process_key)
+    if element_id is not None:
+        query = query.where(Task.element_id == element_id)
     if sla_status is not None:
         query = query.where(task_sla_clause(sla_status, now))
     # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
