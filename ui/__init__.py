@@ -10,7 +10,7 @@ bp = Blueprint("ui", __name__, template_folder="templates", static_folder="stati
 def register(app: Flask) -> None:
     """Attach the pages, the vendor assets from node_modules and the template helpers."""
     # Each page module adds its routes to bp when imported.
-    from ui import analyst, assets, auth, cases, dashboard, intake, pages, tasks  # noqa: F401
+    from ui import analyst, assets, auth, cases, dashboard, intake, meetings, pages, tasks  # noqa: F401
 
     app.register_blueprint(bp)
     app.register_blueprint(assets.vendor)

@@ -1,0 +1,58 @@
+"""«Засідання комісії» / «Засідання виконкому» in the browser: the cases ready at a step with the
+facts the commission decides on, per-row fields, one submit, the result per case, the papers."""
+
+import io
+
+from docx import Document
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import login
+from tests.conftest import kyiv
+from tests.integration.engine_walk import Walker
+from tests.meeting_cases import APPLICANTS, REFUSED_SURNAME, cases_at
+
+
+def test_the_deputy_head_records_the_commission_s_minutes_for_all_cases_at_once_and_downloads_the_minutes(
+        page: Page, live_server, deployed, settings, actors):
+    walker = Walker(deployed, settings, actors)
+    cases_at(walker, "prepare_commission_minutes")
+    walker.at(kyiv("2026-02-10 14:00"))
+    login(page, live_server, "programs_deputy")
+    page.click("nav.main-nav >> text=Засідання комісії")
+    page.click("nav.meeting-steps a[data-step=prepare_commission_minutes]")
+
+    rows = page.locator("tr.case-row")
+    expect(rows).to_have_count(4)
+    refused = rows.filter(has_text=REFUSED_SURNAME)
+    expect(refused.locator("td.family")).to_have_text("1")
+    expect(refused.locator("td.income")).to_contain_text("5 000,00")
+    expect(refused.locator("td.line")).to_have_text("3 373,50")
+    expect(refused.locator("td.recommendation")).to_contain_text("відмовити")
+    expect(refused).to_have_class("case-row above-line")
+    expect(refused.locator("select[data-field=commission_recommendation]")).to_have_value("refuse")
+    shevchenko = rows.filter(has_text="Шевченко")
+    expect(shevchenko.locator("td.income")).to_contain_text("2 000,00")
+    expect(shevchenko.locator("select[data-field=commission_recommendation]")).to_have_value("grant")
+
+    for surname, amount in (("Шевченко", "3000"), ("Коваленко", "2000"), ("Ткаченко", "abc")):
+        rows.filter(has_text=surname).locator("input[data-field=recommended_amount]").fill(amount)
+    page.fill("input[name=minutes_number]", "5")
+    page.fill("input[name=minutes_date]", "2026-02-10")
+    page.click("button:has-text('Виконати для позначених справ')")
+
+    results = page.locator("tr.result-row")
+    expect(results).to_have_count(4)
+    expect(page.locator("tr.result-row.ok")).to_have_count(3)
+    failed = page.locator("tr.result-row.failed")
+    expect(failed).to_contain_text("Ткаченко")
+    expect(failed.locator(".result-message")).to_contain_text("recommended_amount")
+    expect(page.locator("tr.case-row")).to_have_count(1)  # Ткаченко waits, with nothing lost elsewhere
+
+    page.click("nav.meeting-steps a[data-step=draft_committee_decision]")
+    expect(page.locator("tr.case-row")).to_have_count(3)
+    with page.expect_download() as download:
+        page.click("form[data-paper=commission_minutes] button")
+    document = Document(io.BytesIO(download.value.path().read_bytes()))
+    names = {row.cells[2].text for row in document.tables[0].rows[1:]}
+    assert names == {"Шевченко Марія Іванівна", "Коваленко Петро Миколайович", "Бондар Олена Василівна"}
+    assert APPLICANTS[0]["address"] in {row.cells[3].text for row in document.tables[0].rows}
