@@ -42,7 +42,7 @@ KINDS = {
         ADDRESS_AID: ("draft_committee_decision", "endorse_draft_decision", "record_committee_decision")}, "docx"),
     "payment_register": Kind("Реєстр на виплату", {ADDRESS_AID: ("prepare_payment_registers",)}, "xlsx"),
     "decision_notice": Kind("Повідомлення про рішення", {
-        ADDRESS_AID: ("notify_applicant",), ROADMAP: ("decide", "notify_decision")}, "docx", single=True),
+        ADDRESS_AID: ("record_committee_decision", "notify_applicant"), ROADMAP: ("decide", "notify_decision")}, "docx", single=True),
 }
 #: Refusal grounds by key (card item 13), when the deployed form does not title them itself.
 GROUNDS = {
@@ -100,7 +100,7 @@ def generate(uow: UnitOfWork, actor: Actor, ctx: Context, kind: str, instance_id
     paper_id = uuid.uuid4().hex
     for instance in instances:
         audit.record(uow, "paper_generated", actor.login, now, instance.id,
-                     data={"kind": kind, "title": paper.title, "paper_id": paper_id, "cases": len(instances)})
+                     data={"kind": kind, "name": paper.title, "paper_id": paper_id, "cases": len(instances)})
     suffix = instances[0].number if paper.single else today.isoformat()
     return Paper(f"{kind}_{suffix}.{paper.extension}", XLSX if paper.extension == "xlsx" else DOCX, content)
 

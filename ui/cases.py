@@ -24,6 +24,7 @@ EVENT_LABELS = {
     "case_registered": "Звернення зареєстровано", "task_completed": "Крок виконано", "task_claimed": "Взято в роботу",
     "task_unclaimed": "Повернуто в чергу", "timer_fired": "Настав строк події", "case_finished": "Справу завершено",
     "case_cancelled": "Справу скасовано", "case_viewed": "Переглянуто дані справи",
+    "paper_generated": "Сформовано документ",
 }
 #: Values the engine adds to a case's data; the page shows them as dates, not as form data.
 ENGINE_KEYS = frozenset({"received_at", "received_date", "target_due", "legal_due"})

@@ -4,6 +4,7 @@ facts the commission decides on, per-row fields, one submit, the result per case
 import io
 
 from docx import Document
+from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import login
@@ -56,3 +57,37 @@ def test_the_deputy_head_records_the_commission_s_minutes_for_all_cases_at_once_
     names = {row.cells[2].text for row in document.tables[0].rows[1:]}
     assert names == {"Шевченко Марія Іванівна", "Коваленко Петро Миколайович", "Бондар Олена Василівна"}
     assert APPLICANTS[0]["address"] in {row.cells[3].text for row in document.tables[0].rows}
+
+
+def test_the_head_records_the_committee_s_decisions_together_and_gets_the_register_without_the_refused_applicant(
+        page: Page, live_server, deployed, settings, actors):
+    walker = Walker(deployed, settings, actors)
+    cases_at(walker, "record_committee_decision")
+    login(page, live_server, "programs_head")
+    page.click("nav.main-nav >> text=Засідання виконкому")
+
+    rows = page.locator("tr.case-row")
+    expect(rows).to_have_count(4)
+    refused = rows.filter(has_text=REFUSED_SURNAME)
+    expect(rows.filter(has_text="Шевченко").locator("select[data-field=decision]")).to_have_value("granted")
+    expect(rows.filter(has_text="Шевченко").locator("input[data-field=aid_amount]")).to_have_value("3000")
+    refused.locator("select[data-field=decision]").select_option("refused")
+    grounds = refused.locator("select[data-field=refusal_ground] option").evaluate_all("options => options.map(o => o.value)")
+    refused.locator("select[data-field=refusal_ground]").select_option(next(g for g in grounds if "income" in g))
+    page.fill("input[name=decision_number]", "123")
+    page.fill("input[name=decision_date]", "2026-02-18")
+    page.click("button:has-text('Виконати для позначених справ')")
+
+    expect(page.locator("tr.result-row.ok")).to_have_count(4)
+    expect(page.locator("tr.case-row")).to_have_count(0)
+    with page.expect_download() as download:
+        page.click(".batch-results form[data-paper=payment_register] button")
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).worksheets[0]
+    surnames = [row[1] for row in sheet.iter_rows(min_row=7, max_row=9, values_only=True)]
+    assert surnames == ["Шевченко", "Коваленко", "Ткаченко"]
+    assert not any(REFUSED_SURNAME in str(c) for row in sheet.iter_rows(values_only=True) for c in row)
+
+    with page.expect_download() as download:
+        page.locator("tr.result-row", has_text=REFUSED_SURNAME).locator("form[data-paper=decision_notice] button").click()
+    text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
+    assert "Бондар Олена Василівна" in text and "Вам відмовлено" in text and "130 %" in text
