@@ -75,7 +75,7 @@ def generate(uow: UnitOfWork, actor: Actor, ctx: Context, kind: str, instance_id
     paper = KINDS.get(kind)
     if paper is None:
         raise NotFound(f"Невідомий вид документа: {kind}")
-    named = _cases(uow, paper, instance_ids)
+    named = _cases(uow, kind, paper, instance_ids)
     # The register pays only those granted: the refused are absent from it (and not read for it).
     instances = [i for i in named if i.data.get("decision") == "granted"] if kind == "payment_register" else named
     if not instances:
@@ -105,7 +105,7 @@ def generate(uow: UnitOfWork, actor: Actor, ctx: Context, kind: str, instance_id
     return Paper(f"{kind}_{suffix}.{paper.extension}", XLSX if paper.extension == "xlsx" else DOCX, content)
 
 
-def _cases(uow: UnitOfWork, paper: Kind, instance_ids: list[int]) -> list[Instance]:
+def _cases(uow: UnitOfWork, kind: str, paper: Kind, instance_ids: list[int]) -> list[Instance]:
     errors = []
     if not instance_ids:
         errors.append(FieldError("/instance_ids", "Вкажіть щонайменше одну справу"))
@@ -124,8 +124,11 @@ def _cases(uow: UnitOfWork, paper: Kind, instance_ids: list[int]) -> list[Instan
             errors.append(FieldError(f"/instance_ids/{index}", f"Справа {instance.number} — іншого процесу"))
         elif paper.single and not instance.data.get("decision"):
             errors.append(FieldError(f"/instance_ids/{index}", f"У справі {instance.number} рішення ще не прийнято"))
-        elif paper.steps.get(ADDRESS_AID) == ("prepare_payment_registers",) and not instance.data.get("decision"):
+        elif kind == "payment_register" and not instance.data.get("decision"):
             errors.append(FieldError(f"/instance_ids/{index}", f"У справі {instance.number} рішення виконкому ще немає"))
+        elif kind in ("commission_minutes", "committee_draft_decision") and "eligibility_recommendation" not in instance.data:
+            errors.append(FieldError(f"/instance_ids/{index}",
+                                     f"Справа {instance.number} ще не пройшла перевірку права на допомогу"))
     if errors:
         raise InvalidInput("Документ не можна скласти з цих справ", errors)
     return [found[i] for i in instance_ids]

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from tests.api.conftest import Http, problem
 from tests.integration.engine_walk import Walker
 from tests.meeting_cases import APPLICANTS, REFUSED_SURNAME, cases_at
-from tests.walks import ROADMAP_APPLICATION, ROADMAP_STEPS
+from tests.walks import APPLICATION, ROADMAP_APPLICATION, ROADMAP_STEPS
 
 AMOUNTS = {"Шевченко": 3000, "Коваленко": 2000, "Ткаченко": 4500}
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -176,3 +176,11 @@ def test_unknown_or_unfit_cases_are_refused_with_422_and_an_unknown_paper_with_4
     problem(paper(api, "programs_dept", "decision_notice", ids[:2], expect=422), 422)
     problem(paper(api, "programs_deputy", "commission_minutes", [], expect=422), 422)
     problem(paper(api, "programs_deputy", "no_such_paper", ids, expect=404), 404)
+
+
+def test_a_case_not_yet_checked_for_eligibility_cannot_go_into_the_minutes(api, meeting):
+    fresh = api.as_("programs_dept").start("address_aid", {**APPLICATION, **APPLICANTS[0]})["id"]
+    body = problem(paper(api, "manager", "commission_minutes", [*meeting.values(), fresh], expect=422), 422)
+    assert body["errors"] == [{"path": "/instance_ids/4", "message": body["errors"][0]["message"]}]
+    assert "перевірку права" in body["errors"][0]["message"]
+
