@@ -48,8 +48,10 @@ def letterhead(document: Document) -> None:
     para(document, "{{ dept.address }}, тел. {{ dept.phone }}, факс {{ dept.fax }}, e-mail {{ dept.email }}", center=True, size=10)
 
 
-def table(document: Document, headers: list[str], cells: list[str], loop: str, total: list[str] | None = None) -> None:
-    """A table: the header, one row repeated by docxtpl (``{%tr for … %}``), an optional total row."""
+def table(document: Document, headers: list[str], cells: list[str], loop: str, total: list[str] | None = None,
+          widths: list[float] | None = None) -> None:
+    """A table: the header, one row repeated by docxtpl (``{%tr for … %}``), an optional total row;
+    ``widths`` of the columns in cm."""
     rows = [headers, [f"{{%tr for {loop} %}}"] + [""] * (len(headers) - 1), cells, ["{%tr endfor %}"] + [""] * (len(headers) - 1)]
     if total:
         rows.append(total)
@@ -61,6 +63,11 @@ def table(document: Document, headers: list[str], cells: list[str], loop: str, t
             if r == 0 or (total and r == len(rows) - 1):
                 for run in grid.cell(r, c).paragraphs[0].runs:
                     run.bold = True
+            if widths:
+                grid.cell(r, c).width = Cm(widths[c])
+    grid.autofit = not widths
+    for c, width in enumerate(widths or []):
+        grid.columns[c].width = Cm(width)  # the grid LibreOffice reads; Word reads the cells'
 
 
 def commission_minutes() -> None:
@@ -75,7 +82,8 @@ def commission_minutes() -> None:
     table(document, ["№", "Справа", "Заявник", "Адреса", "Членів сім'ї", "Дохід на члена сім'ї, грн", "130 % ПМ, грн",
                      "Рекомендація", "Сума, грн"],
           ["{{ r.n }}", "{{ r.number }}", "{{ r.full_name }}", "{{ r.address }}", "{{ r.family_members }}",
-           "{{ r.income_per_member }}", "{{ r.line }}", "{{ r.recommendation_text }}", "{{ r.amount }}"], "r in rows")
+           "{{ r.income_per_member }}", "{{ r.line }}", "{{ r.recommendation_text }}", "{{ r.amount }}"], "r in rows",
+          widths=[0.9, 2.8, 4.2, 5.5, 1.8, 2.6, 2.3, 2.6, 2.3])
     para(document, "")
     para(document, "ВИРІШИЛИ: рекомендувати виконавчому комітету надати адресну соціальну допомогу {{ granted_count }} "
                    "заявникам на загальну суму {{ total }} грн; відмовити {{ refused_count }} заявникам.")
@@ -91,14 +99,14 @@ def committee_draft_decision() -> None:
     para(document, "ПРОЄКТ РІШЕННЯ", bold=True, center=True)
     para(document, "від {{ date }} № {{ number }}                                            м. Житомир")
     para(document, "Про надання адресної соціальної допомоги", bold=True)
-    para(document, "Розглянувши заяви громадян, подані до {{ dept.name }}{% if minutes_number %}, та протокол засідання "
+    para(document, "Розглянувши заяви громадян, подані до {{ dept.name_genitive }}{% if minutes_number %}, та протокол засідання "
                    "комісії з питань надання адресних соціальних допомог від {{ minutes_date }} № {{ minutes_number }}"
                    "{% endif %}, виконавчий комітет міської ради ВИРІШИВ:")
     para(document, "1. Надати адресну соціальну допомогу громадянам міста згідно з додатком 1 на загальну суму {{ total }} грн.")
     para(document, "{%p if refused %}")
     para(document, "2. Відмовити в наданні адресної соціальної допомоги громадянам згідно з додатком 2.")
     para(document, "{%p endif %}")
-    para(document, "{% if refused %}3{% else %}2{% endif %}. {{ dept.name }} забезпечити виплату допомоги згідно з реєстром.")
+    para(document, "{% if refused %}3{% else %}2{% endif %}. {{ dept.name_genitive }} забезпечити виплату допомоги згідно з реєстром.")
     para(document, "")
     para(document, "Міський голова ____________________")
     document.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
@@ -106,12 +114,13 @@ def committee_draft_decision() -> None:
     para(document, "СПИСОК громадян, яким надається адресна соціальна допомога", bold=True, center=True)
     table(document, ["№", "Прізвище, ім'я, по батькові", "Адреса", "Сума, грн"],
           ["{{ g.n }}", "{{ g.full_name }}", "{{ g.address }}", "{{ g.amount }}"], "g in granted",
-          total=["", "Разом: {{ granted|length }} осіб", "", "{{ total }}"])
+          total=["", "Разом: {{ granted|length }} осіб", "", "{{ total }}"], widths=[1.0, 5.5, 7.0, 3.0])
     para(document, "{%p if refused %}")
     para(document, "Додаток 2 до рішення виконавчого комітету від {{ date }} № {{ number }}")
     para(document, "СПИСОК громадян, яким відмовлено в наданні адресної соціальної допомоги", bold=True, center=True)
     table(document, ["№", "Прізвище, ім'я, по батькові", "Адреса", "Підстава відмови"],
-          ["{{ f.n }}", "{{ f.full_name }}", "{{ f.address }}", "{{ f.ground or f.eligibility_reason }}"], "f in refused")
+          ["{{ f.n }}", "{{ f.full_name }}", "{{ f.address }}", "{{ f.ground or f.eligibility_reason }}"], "f in refused",
+          widths=[1.0, 4.5, 4.5, 6.5])
     para(document, "{%p endif %}")
     para(document, "Керуючий справами виконавчого комітету ____________________")
     document.save(OUT / "committee_draft_decision.docx")
@@ -179,7 +188,7 @@ def payment_register() -> None:
     headers = ["№", "Прізвище", "Ім'я", "По батькові", "РНОКПП", "IBAN", "Сума, грн", "№ рішення", "Дата рішення"]
     cells = ["{{ r.n }}", "{{ r.surname }}", "{{ r.first_name }}", "{{ r.patronymic }}", "{{ r.rnokpp }}", "{{ r.iban }}",
              "{{ r.amount_value }}", "{{ r.decision_number }}", "{{ r.decision_date }}"]
-    totals = ["Разом", "{{ count }} осіб", "", "", "", "", "{{ total_value }}", "", ""]
+    totals = ["", "Разом: {{ count }} осіб", "", "", "", "", "{{ total_value }}", "", ""]
     for column, (header, cell, total) in enumerate(zip(headers, cells, totals, strict=True), 1):
         for row, value in ((6, header), (7, cell), (8, total)):
             target = sheet.cell(row=row, column=column, value=value)
@@ -192,6 +201,10 @@ def payment_register() -> None:
     for column, width in zip("ABCDEFGHI", (5, 18, 14, 18, 13, 32, 13, 11, 13), strict=True):
         sheet.column_dimensions[column].width = width
     sheet.cell(row=10, column=2, value="Начальник відділу бухгалтерського обліку і звітності ____________________")
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = "6:6"
     book.save(OUT / "payment_register.xlsx")
 
 
