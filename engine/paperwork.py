@@ -75,13 +75,14 @@ def generate(uow: UnitOfWork, actor: Actor, ctx: Context, kind: str, instance_id
     paper = KINDS.get(kind)
     if paper is None:
         raise NotFound(f"Невідомий вид документа: {kind}")
+    _check_role(uow, actor, paper)  # before any case is read: others learn nothing of the ids
     named = _cases(uow, kind, paper, instance_ids)
     # The register pays only those granted: the refused are absent from it (and not read for it).
     instances = [i for i in named if i.data.get("decision") == "granted"] if kind == "payment_register" else named
     if not instances:
         raise InvalidInput("Серед цих справ немає призначених допомог",
                            [FieldError("/instance_ids", "Жодна справа не має рішення «допомогу надано»")])
-    _check_access(uow, actor, paper, instances)
+    _check_access(uow, actor, instances)
     now = ctx.now()
     today = ctx.calendar.local_date(now)
     rows = [_facts(uow, i) for i in instances]
@@ -134,17 +135,23 @@ def _cases(uow: UnitOfWork, kind: str, paper: Kind, instance_ids: list[int]) -> 
     return [found[i] for i in instance_ids]
 
 
-def _check_access(uow: UnitOfWork, actor: Actor, paper: Kind, instances: list[Instance]) -> None:
-    """The roles of the paper's steps (completing or taking part) and managers; every case visible."""
-    if not actor.has("manager"):
-        for instance in instances:
-            compiled = definitions.compiled(queries.definition_of(uow, instance))
-            roles = set()
-            for element_id in paper.steps[instance.process_key]:
-                step = compiled.step(element_id) or {}
-                roles.update([step.get("role"), *(p["role"] for p in step.get("participants") or [])])
-            if not actor.roles & roles:
-                raise Forbidden(f"«{paper.title}» складають лише виконавці відповідних кроків і керівництво")
+def _check_role(uow: UnitOfWork, actor: Actor, paper: Kind) -> None:
+    """Managers, and the roles of the paper's steps (completing or taking part) in the processes' latest versions."""
+    if actor.has("manager"):
+        return
+    roles: set[str] = set()
+    for process_key, element_ids in paper.steps.items():
+        definition = definitions.latest(uow, process_key, required=False)
+        compiled = definitions.compiled(definition) if definition else None
+        for element_id in element_ids:
+            step = (compiled.step(element_id) if compiled else None) or {}
+            roles.update([step.get("role") or "", *(p["role"] for p in step.get("participants") or [])])
+    if not actor.roles & roles:
+        raise Forbidden(f"«{paper.title}» складають лише виконавці відповідних кроків і керівництво")
+
+
+def _check_access(uow: UnitOfWork, actor: Actor, instances: list[Instance]) -> None:
+    """Every case of the paper visible to the actor (its personal data goes into the file)."""
     for instance in instances:
         if not queries.can_see(uow, actor, instance):
             raise Forbidden(f"Справа {instance.number} доступна лише ролям, залученим до неї, та керівництву")

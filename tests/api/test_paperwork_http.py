@@ -184,3 +184,8 @@ def test_a_case_not_yet_checked_for_eligibility_cannot_go_into_the_minutes(api, 
     assert body["errors"] == [{"path": "/instance_ids/4", "message": body["errors"][0]["message"]}]
     assert "перевірку права" in body["errors"][0]["message"]
 
+
+
+def test_a_role_outside_the_paper_s_steps_is_refused_before_any_case_is_looked_at(api, meeting):
+    body = problem(paper(api, "director", "payment_register", [999_999], expect=403), 403)
+    assert "999999" not in body["detail"]
