@@ -91,3 +91,9 @@ def test_the_head_records_the_committee_s_decisions_together_and_gets_the_regist
         page.locator("tr.result-row", has_text=REFUSED_SURNAME).locator("form[data-paper=decision_notice] button").click()
     text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
     assert "Бондар Олена Василівна" in text and "Вам відмовлено" in text and "130 %" in text
+
+    page.locator("tr.result-row", has_text="Шевченко").locator("a").click()
+    with page.expect_download() as download:
+        page.click("#case-papers form[data-paper=decision_notice] button")
+    text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
+    assert "Вам призначено адресну соціальну допомогу в розмірі 3 000,00 грн" in text
