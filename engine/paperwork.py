@@ -178,7 +178,7 @@ def _facts(uow: UnitOfWork, instance: Instance) -> dict[str, Any]:
         "recommendation_text": {"grant": "надати", "refuse": "відмовити"}.get(recommendation, "—"),
         "amount_value": amount or Decimal(0), "amount": _money(amount), "decision": decision,
         "decision_number": data.get("decision_number", ""), "decision_date": _ua(data.get("decision_date")),
-        "ground": _ground(forms.get("record_committee_decision") or {}, data),
+        "ground": _ground(forms.get("record_committee_decision") or {}, data) or data.get("refusal_reason", ""),
         "minutes_number": data.get("minutes_number", ""), "minutes_date": _ua(data.get("minutes_date")),
         "commission_date": _ua(data.get("commission_date")), "received": _ua(str(data.get("received_date") or "")),
         "services": _services(data.get("services") or []), "decision_date_iso": data.get("decision_date", ""),

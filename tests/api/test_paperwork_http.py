@@ -146,16 +146,32 @@ def test_each_applicant_s_notice_says_granted_with_the_amount_or_refused_with_th
     assert "130 %" in refused and "Підстава відмови" in refused
 
 
-def test_the_roadmap_s_decision_notice_names_the_chosen_services(api):
+def roadmap_decided(api: Http, decision: dict[str, Any]) -> int:
     api.set_clock("2026-02-02T10:00:00+02:00")
     case = api.as_("dept_specialist").start("social_services_roadmap", ROADMAP_APPLICATION)["id"]
     for element_id, role in (("register_application", "dept_specialist"), ("assess_needs", "case_manager"),
                              ("decide", "dept_specialist")):
-        api.as_(role).complete(api.as_(role).task_in(case, element_id)["id"], ROADMAP_STEPS[element_id])
+        data = decision if element_id == "decide" else ROADMAP_STEPS[element_id]
+        api.as_(role).complete(api.as_(role).task_in(case, element_id)["id"], data)
+    return case
+
+
+def test_the_roadmap_s_decision_notice_names_the_chosen_services(api):
+    case = roadmap_decided(api, ROADMAP_STEPS["decide"])
     text = docx_text(paper(api, "dept_specialist", "decision_notice", [case]))
 
     assert "Коваленко Ірина" in text and "про надання соціальних послуг" in text
     assert "Інформування" in text and "05.02.2026" in text and "050 022 69 67" in text
+
+
+def test_the_roadmap_s_refusal_notice_gives_the_reason(api):
+    case = roadmap_decided(api, {"decision": "refuse", "decision_date": "2026-02-05",
+                                 "refusal_reason": "Складні життєві обставини не підтверджено"})
+    text = docx_text(paper(api, "dept_specialist", "decision_notice", [case]))
+
+    assert "про відмову в наданні соціальних послуг" in text
+    assert "Причина: Складні життєві обставини не підтверджено." in text
+    problem(paper(api, "accounting_head", "decision_notice", [case], expect=403), 403)
 
 
 def test_papers_are_made_only_by_the_roles_of_their_steps_and_managers_and_every_making_is_audited(api, meeting):
