@@ -14,23 +14,39 @@ STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, InvalidInput: 422, Unaut
           UnsupportedContent: 415}
 
 
-def problem(status: int, title: str, detail: str, code: str = "error", errors: list[dict] | None = None) -> Response:
-    """Build a problem+json response."""
-    body = {"type": f"https://marshrut.zt-rada.gov.ua/problems/{code}", "title": title, "status": status, "detail": detail}
+def problem_body(status: int, title: str, detail: str, code: str = "error", errors: list[dict] | None = None) -> dict:
+    """The RFC 9457 body ``{type, title, status, detail[, errors]}`` (also inside batch answers)."""
+    body: dict = {"type": f"https://marshrut.zt-rada.gov.ua/problems/{code}", "title": title, "status": status, "detail": detail}
     if errors is not None:
         body["errors"] = errors
+    return body
+
+
+def problem(status: int, title: str, detail: str, code: str = "error", errors: list[dict] | None = None) -> Response:
+    """Build a problem+json response."""
+    body = problem_body(status, title, detail, code, errors)
     response = Response(json.dumps(body, ensure_ascii=False), status=status, mimetype="application/problem+json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="marshrut"'
     return response
 
 
-def _engine_error(error: EngineError) -> Response:
+def engine_problem(error: EngineError) -> dict:
+    """An engine failure as a problem body (its status in ``status``)."""
     status = next((code for kind, code in STATUS.items() if isinstance(error, kind)), 400)
     errors = None
     if isinstance(error, InvalidInput):
         errors = [{"path": e.path, "message": e.message} for e in error.errors]
-    return problem(status, _TITLES.get(status, "Помилка"), error.message, error.code, errors)
+    return problem_body(status, _TITLES.get(status, "Помилка"), error.message, error.code, errors)
+
+
+def internal_problem() -> dict:
+    return problem_body(500, "Внутрішня помилка", "Сталася непередбачена помилка; її записано в журнал", "internal")
+
+
+def _engine_error(error: EngineError) -> Response:
+    body = engine_problem(error)
+    return problem(body["status"], body["title"], body["detail"], error.code, body.get("errors"))
 
 
 def _http_error(error: HTTPException) -> Response:

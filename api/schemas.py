@@ -148,10 +148,32 @@ class TaskListArgs(PageArgs):
     mine = fields.Boolean(load_default=False)
     all = fields.Boolean(load_default=False, metadata={"description": "усі видимі завдання, не лише ті, що можна виконати"})
     q = fields.String(validate=validate.Length(max=100), metadata={"description": "кроки справ, знайдених як у GET /process-instances?q="})
+    element_id = fields.String(validate=validate.Length(min=1, max=100),
+                               metadata={"description": "завдання одного кроку діаграми (щоб виконати їх разом)"})
 
 
 class CompleteSchema(Schema):
     data = fields.Dict(load_default=dict)
+
+
+class CompleteBatchSchema(Schema):
+    task_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=MAX_INT)), required=True,
+                           validate=validate.Length(min=1, max=500))
+    data = fields.Dict(load_default=dict, metadata={"description": "спільні дані для всіх завдань"})
+    per_task = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict,
+                           metadata={"description": "дані окремих завдань: {\"<id>\": {...}}, поверх спільних"})
+
+
+class BatchResultItemSchema(Schema):
+    task_id = fields.Integer()
+    status = fields.Integer()
+    instance_id = fields.Integer(allow_none=True)
+    problem = fields.Dict(metadata={"description": "application/problem+json (RFC 9457), якщо не виконано"})
+
+
+class BatchResultSchema(Schema):
+    batch_id = fields.String()
+    results = fields.List(fields.Nested(BatchResultItemSchema))
 
 
 class SlaPairSchema(Schema):

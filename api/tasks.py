@@ -4,10 +4,13 @@ from flask import jsonify
 from flask_smorest import Blueprint
 
 from api.auth import require
-from api.deps import operation, operation_attempts
+from api.deps import database, operation, operation_attempts, request_session, settings
+from api.errors import engine_problem, internal_problem
 from api.presenters import completed_body, read_task_body, task_body, task_list_body
-from api.schemas import CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of
-from engine import cases, queries, search
+from api.schemas import (
+    BatchResultSchema, CompleteBatchSchema, CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of,
+)
+from engine import batch, cases, queries, search
 from engine.access import Actor
 
 bp = Blueprint("tasks", __name__, description="Завдання")
@@ -25,6 +28,7 @@ def index(args: dict, actor: Actor):
             uow, actor, ctx.now(), state=args["state"], role=args.get("role"), instance_id=args.get("instance_id"),
             process_key=args.get("process_key"), sla_status=args.get("sla_status"), mine=args["mine"],
             everything=args["all"], q=args.get("q"), page=args["page"], per_page=args["per_page"],
+            element_id=args.get("element_id"),
         )
         items = task_list_body(uow, ctx, page.items, actor)
         if search.may_match_personal_data(args.get("q")):
@@ -81,3 +85,23 @@ def complete(body: dict, task_id: int, actor: Actor):
             # Already CompletedSchema's plain values (views): answered as they are, not dumped again.
             return jsonify(completed_body(uow, ctx, actor, done))
     raise AssertionError("the last attempt either returns or raises")
+
+
+@bp.route("/tasks/complete-batch", methods=["POST"])
+@require()
+@bp.arguments(CompleteBatchSchema)
+@bp.response(200, BatchResultSchema)
+def complete_batch(body: dict, actor: Actor):
+    """Complete many tasks at once, each in its own transaction, as single completions would (per-task results)"""
+    done = batch.complete_batch(database(), settings(), actor, body["task_ids"], body["data"], body["per_task"],
+                                request_session())
+    return jsonify({"batch_id": done.batch_id, "results": [batch_result(o) for o in done.outcomes]})
+
+
+def batch_result(outcome: batch.Outcome) -> dict:
+    """One task's line of a batch answer: ``{task_id, status, instance_id, problem?}``."""
+    result: dict = {"task_id": outcome.task_id, "status": 200, "instance_id": outcome.instance_id}
+    if outcome.error is not None or outcome.unexpected:
+        result["problem"] = engine_problem(outcome.error) if outcome.error is not None else internal_problem()
+        result["status"] = result["problem"]["status"]
+    return result

@@ -28,6 +28,8 @@ class Settings:
     bpmn_dir: Path = PROJECT_ROOT / "bpmn"
     forms_dir: Path = PROJECT_ROOT / "forms"
     reference_dir: Path = PROJECT_ROOT / "reference"
+    #: The papers' templates (DOCX, XLSX) and the department's requisites, edited by analysts.
+    templates_dir: Path = PROJECT_ROOT / "templates"
     timezone: str = "Europe/Kyiv"
     controlled_clock: bool = False
     at_risk_ratio: float = 0.75

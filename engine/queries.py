@@ -89,8 +89,12 @@ def list_tasks(
     uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
     mine: bool = False, everything: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,
+    element_id: str | None = None,
 ) -> Page[Task]:
-    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in."""
+    """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in.
+
+    ``element_id``: the steps of one diagram element (to act on them together, a batch).
+    """
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
     query = select(Task)
@@ -108,6 +112,8 @@ def list_tasks(
         query = query.where(Task.instance_id == instance_id)
     if process_key is not None:
         query = query.where(Task.process_key == process_key)
+    if element_id is not None:
+        query = query.where(Task.element_id == element_id)
     if sla_status is not None:
         query = query.where(task_sla_clause(sla_status, now))
     if q is not None and search.normalise(q):  # the steps of the cases the query names (engine.search)

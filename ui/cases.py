@@ -32,6 +32,7 @@ EVENT_LABELS = {
     "document_uploaded": "Додано документ", "document_downloaded": "Завантажено документ",
     "document_removed": "Вилучено документ зі списку", "comment_added": "Додано коментар",
     "task_reassigned": "Завдання передано іншому виконавцю",
+    "paper_generated": "Сформовано документ",
 }
 #: Audited reads, hidden from the history unless asked for (?views=1).
 READ_EVENTS = frozenset({"case_viewed", "task_viewed"})
