@@ -38,8 +38,9 @@ def index(args: dict, actor: Actor):
             uow, actor, ctx.now(), process_key=args.get("process_key"), status=args.get("status"),
             sla=args.get("sla"), page=args["page"], per_page=args["per_page"],
         )
+        waiting = queries.open_tasks_of(uow, [i.id for i in page.items])
         items = [
-            views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], ctx.now(),
+            views.instance_view(i, queries.definition_of(uow, i), waiting[i.id], [], ctx.now(),
                                 ctx.calendar, with_data=False)
             for i in page.items
         ]

@@ -213,16 +213,6 @@ def _limits(uow: UnitOfWork) -> dict[tuple[str, str], dict[str, Any]]:
     return limits
 
 
-def open_tasks_of(uow: UnitOfWork, instance_ids: list[int]) -> dict[int, list[Task]]:
-    """The open steps of the given cases, in one query (a page of the overdue list shows where each case waits)."""
-    found: dict[int, list[Task]] = {i: [] for i in instance_ids}
-    if instance_ids:
-        query = select(Task).where(Task.instance_id.in_(instance_ids), Task.state == "ready").order_by(Task.id)
-        for task in uow.session.scalars(query):
-            found[task.instance_id].append(task)
-    return found
-
-
 def late_task_chunks(uow: UnitOfWork, moment: datetime, size: int = 500) -> Iterator[list[Task]]:
     """Every task late at ``moment``, oldest due first, ``size`` at a time (for exports): the ids
     stream from one cursor and each chunk's rows are read in one query, so memory holds a chunk."""

@@ -31,7 +31,7 @@ def _figures(page: int = 1) -> dict[str, Any]:
         late = sla.overdue_page(uow, now, page, PER_PAGE)
         numbers = queries.numbers_of(uow, {t.instance_id for t in late.tasks})
         tasks = [_task_row(t, now, ctx, numbers.get(t.instance_id)) for t in late.tasks]
-        waiting = sla.open_tasks_of(uow, [i.id for i, _ in late.instances])
+        waiting = queries.open_tasks_of(uow, [i.id for i, _ in late.instances])
         instances = [_case_row(uow, ctx, i, which, waiting[i.id], now) for i, which in late.instances]
         steps, order = _steps(uow)
         summary["steps"].sort(key=order)
@@ -191,7 +191,7 @@ def _tables(now: datetime) -> Iterator[tuple[str, list[str], Iterator[list[list[
 
         def cases() -> Iterator[list[list[Any]]]:
             for chunk in sla.late_case_chunks(uow, now):
-                waiting = sla.open_tasks_of(uow, [i.id for i, _ in chunk])
+                waiting = queries.open_tasks_of(uow, [i.id for i, _ in chunk])
                 yield [[row["number"], label(row["process_key"]), ua_date(row["received_at"]), ua_date(row["target_date"]),
                         ua_date(row["legal_date"]), ", ".join(BROKEN[b] for b in row["breached"]), _num(row["late_days"]),
                         "; ".join(t["name"] for t in row["open_tasks"])]
