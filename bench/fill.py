@@ -31,7 +31,7 @@ from engine.store import Database
 BIG_TABLES = ("process_instances", "tasks", "timers", "audit_events", "notifications")
 
 
-def fill(url: str, open_cases: int, *, finished_per_open: int = 2, overdue_share: float = 0.05, batch: int = 5000,
+def fill(url: str, open_cases: int, *, finished_per_open: float = 2, overdue_share: float = 0.05, batch: int = 5000,
          audit: bool = True, seed: int = 7) -> dict[str, Any]:
     started = time.perf_counter()
     db, settings = prepare(url, generate.TEMPLATE_START)
@@ -49,7 +49,7 @@ def fill(url: str, open_cases: int, *, finished_per_open: int = 2, overdue_share
         for first in range(0, open_cases, batch):
             count = min(batch, open_cases - first)
             plan = generate.copies(db, dialect, templates, count, first_index=made, overdue_share=overdue_share,
-                                   seed=seed + first, people=people, finished=count * finished_per_open)
+                                   seed=seed + first, people=people, finished=round(count * finished_per_open))
             made += plan.cases
             overdue += plan.overdue
             for name, rows in plan.rows.items():
@@ -72,9 +72,9 @@ def _drop_indexes(db: Database) -> list[str]:
     """Drop the secondary (non-unique) indexes of the big tables; returns their definitions."""
     with db.engine.begin() as connection:
         rows = connection.execute(text(
-            "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_index x ON x.indexrelid = "
-            "(quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass "
-            "WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables) AND NOT x.indisunique"),
+            "SELECT ic.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid "
+            "JOIN pg_class tc ON tc.oid = x.indrelid JOIN pg_namespace n ON n.oid = tc.relnamespace "
+            "WHERE n.nspname = current_schema() AND tc.relname = ANY(:tables) AND NOT x.indisunique"),
             {"tables": list(BIG_TABLES)}).all()
         for name, _definition in rows:
             connection.execute(text(f'DROP INDEX "{name}"'))
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True, help="an empty database (SQLite file or PostgreSQL)")
     parser.add_argument("--open-cases", type=int, required=True, help="open cases to generate")
-    parser.add_argument("--finished-per-open", type=int, default=2, help="finished cases per open one (default 2)")
+    parser.add_argument("--finished-per-open", type=float, default=2,
+                        help="finished cases per open one (default 2; 0.1: one for every ten)")
     parser.add_argument("--overdue-share", type=float, default=0.05, help="share of late steps where they can be (0.05)")
     parser.add_argument("--batch", type=int, default=5000, help="open cases built and loaded at a time (default 5000)")
     parser.add_argument("--no-audit", action="store_true", help="copy no audit events (half the rows)")
