@@ -152,6 +152,7 @@ def measure_parallel(seconds: float, processes: int, state_format: str = "produc
     return {
         "processes": processes, "state_format": state_format, "serializer": SERIALIZERS[state_format],
         "cases": sum(p["cases"] for p in parts), "steps_per_case": steps, "cases_per_s": round(rate, 3),
-        "steps_per_s": round(rate * steps, 2), "ms_per_step": round(sum(p["ms_per_step"] for p in parts) / processes, 2),
+        "steps_per_s": round(rate * steps, 2),
+        "ms_per_case": round(sum(p["ms_per_case"] for p in parts) / processes, 2), "ms_per_step": round(sum(p["ms_per_step"] for p in parts) / processes, 2),
         "state_bytes_max": max(p["state_bytes_max"] for p in parts), "cores": processes,
     }
