@@ -120,7 +120,7 @@ def _counting(api: Http) -> Iterator[list[str]]:
 
 
 VIEWS = ("/api/v1/sla/summary", "/api/v1/sla/steps", "/api/v1/sla/overdue", "/api/v1/process-instances?sla=breached",
-         "/dashboard", "/dashboard.csv", "/dashboard.zip")
+         "/dashboard", "/dashboard.csv", "/dashboard.zip", "/cases?sla=breached")
 
 
 def _queries_per_view(api: Http) -> dict[str, int]:
