@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterator
 
-from sqlalchemy import and_, case, func, or_, select, union_all
+from sqlalchemy import and_, case, func, or_, select, text, union_all
 
 from engine import definitions
 from engine.models import Instance, Task
@@ -160,6 +160,8 @@ def step_durations(uow: UnitOfWork, process_key: str | None = None) -> list[dict
     query = (select(*columns).where(*where).group_by(Task.process_key, Task.element_id)
              .order_by(Task.process_key, Task.element_id))
     limits = _limits(uow)
+    if postgres:  # the per-step sorts of percentile_cont in memory, not in temporary files (this transaction only)
+        uow.session.execute(text("SET LOCAL work_mem = '64MB'"))
     rows = []
     for r in uow.session.execute(query).all():
         if postgres:
