@@ -101,12 +101,16 @@ def _ready(db: Database, count: int, seed: int) -> list[tuple[int, str, str]]:
     with db.engine.connect() as connection:
         ids = connection.execute(text("SELECT MIN(id), MAX(id) FROM tasks")).one()
         rng, found, cases = random.Random(seed), [], set()
-        while len(found) < count:
-            probe = [rng.randint(ids[0], ids[1]) for _ in range(count * 20)]
+        for _attempt in range(50):  # a small database has fewer ready steps than asked for
+            if len(found) >= count:
+                break
+            probe = [rng.randint(ids[0], ids[1]) for _ in range(min(count * 20, 20000))]
             rows = connection.execute(text(
                 "SELECT id, instance_id, element_id, role FROM tasks WHERE id IN :ids AND state = 'ready' "
                 "AND process_key = 'address_aid'").bindparams(bindparam("ids", expanding=True)),
                 {"ids": probe}).all()
+            if not rows and found:
+                break
             for task_id, instance_id, element_id, role in rows:
                 if instance_id not in cases and element_id in STEPS and len(found) < count:
                     cases.add(instance_id)
