@@ -144,6 +144,15 @@ def targets(results: dict[str, Any], large: int) -> list[dict[str, Any]]:
         add(f"complete p95 at {large:,} ≤ 1.3 × at 100", backend, big["complete"]["p95_ms"],
             round(small["complete"]["p95_ms"] * 1.3, 2), "ms", "<=")
         add(f"one worker pass at {large:,} (slowest)", backend, round(big["worker_pass"]["max_ms"] / 1000, 3), 5, "s", "<=")
+        for path, stats in big.get("manager_views", {}).items():
+            add(f"{path} p95 at {large:,} open cases", backend, stats["p95_ms"], 200, "ms", "<=")
+        if "realistic" in big:
+            floor_ = results["floor"]
+            add(f"realistic load at {large:,}: completions/s ≥ ½ floor steps/s ({floor_['processes']} processes)", backend,
+                big["realistic"]["completions_per_s"], round(floor_["steps_per_s"] / 2, 2), "steps/s", ">=")
+        if big.get("worker_backlog", {}).get("projected_clear_s") is not None:
+            add(f"worker clears the day's re-forecasts at {large:,}", backend,
+                round(big["worker_backlog"]["projected_clear_s"] / 60, 1), 60, "min", "<=")
     for backend, data in results["storage"].items():
         if data.get("cases"):
             add("bytes per finished case", backend, round(data["logical_bytes"] / KB, 1), 64, "KB", "<=")
