@@ -33,7 +33,7 @@ import requests
 from sqlalchemy import bindparam, text
 from werkzeug.security import generate_password_hash
 
-from bench import generate, scale
+from bench import floor, generate, scale
 from bench.common import Caller, HttpSession, latency_stats, log, serve, set_clock
 from bench.samples import STEPS
 from engine import worker
@@ -222,6 +222,8 @@ def measure(url: str, workers: int, clients: int, count: int, seconds: float, se
         log("complete, one after another")
         picks = _ready(db, 2 * workers + count + 2000, seed)
         report["complete"] = scale.complete(server, picks[:2 * workers + count // 2], 2 * workers)
+        log(f"floor: raw SpiffWorkflow in {workers} processes, just before the realistic load")
+        report["floor"] = floor.measure_parallel(min(seconds, 20), workers)
         log(f"realistic load: {clients} clients for {seconds} s")
         report["realistic"] = realistic(server, picks[2 * workers + count // 2:], clients, seconds)
         memory.running = False
@@ -231,6 +233,40 @@ def measure(url: str, workers: int, clients: int, count: int, seconds: float, se
     report["worker"] = worker_after_midnight(db, settings, worker_passes)
     db.dispose()
     return report
+
+
+def targets(report: dict[str, Any], small: dict[str, Any] | None) -> list[tuple[str, Any, str, bool]]:
+    """(target, measured, limit, met) of issue 17, item 4."""
+    rows: list[tuple[str, Any, str, bool]] = []
+
+    def add(name: str, value: Any, limit: float, unit: str, at_most: bool = True) -> None:
+        met = value is not None and (value <= limit if at_most else value >= limit)
+        rows.append((name, f"{value} {unit}", f"{'≤' if at_most else '≥'} {limit} {unit}", met))
+
+    add("task list p95", report["task_list"]["p95_ms"], 20, "ms")
+    add("overdue p95", report["overdue"]["p95_ms"], 50, "ms")
+    for path, stats in report["manager_views"].items():
+        add(f"`{path}` p95", stats["p95_ms"], 200, "ms")
+    add("dashboard page p95", report["dashboard"]["p95_ms"], 500, "ms")
+    if small is not None:
+        add(f"complete p95 ≤ 1.3 × at {small['open_cases']:,} open cases ({small['complete']['p95_ms']} ms)",
+            report["complete"]["p95_ms"], round(1.3 * small["complete"]["p95_ms"], 1), "ms")
+    add("RSS of every gunicorn process, peak", max(report["rss_mb"].values()), 300, "MB")
+    worker_ = report["worker"]
+    clear = worker_["projected_clear_s"]
+    add("worker clears the day's re-forecasts (from 00:05)" + ("" if worker_["cleared"] else ", projected"),
+        round(clear / 60, 1) if clear is not None else None, 60, "min")
+    add(f"realistic load completions/s ≥ ½ floor ({report['floor']['steps_per_s']} steps/s in "
+        f"{report['floor']['processes']} processes)", report["realistic"]["completions_per_s"],
+        round(report["floor"]["steps_per_s"] / 2, 2), "/s", at_most=False)
+    return rows
+
+
+def render(report: dict[str, Any], small: dict[str, Any] | None) -> str:
+    lines = [f"| target at {report['open_cases']:,} open cases | measured | limit | |", "| --- | ---: | ---: | --- |"]
+    for name, value, limit, met in targets(report, small):
+        lines.append(f"| {name} | {value} | {limit} | {'met' if met else '**missed**'} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -244,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
                         "and project the rest (default 400)")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--compare", type=Path, help="the JSON of a run on a small database (complete p95 target)")
     args = parser.parse_args(argv)
     report = measure(args.database_url, args.workers, args.clients, args.count, args.seconds, args.seed,
                      args.worker_passes)
@@ -252,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(body + "\n", encoding="utf-8")
     print(body)
+    small = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
+    print(render(report, small))
     return 0
 
 
