@@ -39,8 +39,9 @@ def index(args: dict, actor: Actor):
             sla=args.get("sla"), q=args.get("q"), page=args["page"], per_page=args["per_page"],
         )
         search.record(uow, actor, ctx.now(), args.get("q"), page.total)
+        waiting = queries.open_tasks_of(uow, [i.id for i in page.items])
         items = [
-            views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], ctx.now(),
+            views.instance_view(i, queries.definition_of(uow, i), waiting[i.id], [], ctx.now(),
                                 ctx.calendar, with_data=False)
             for i in page.items
         ]

@@ -48,6 +48,7 @@ TEMPLATE_START = kyiv("2026-02-02 09:00")
 TEMPLATE_MEETING = kyiv("2026-02-04 09:30")
 POSITIONS = len(PATH) + 1  # each of the 13 steps open, or waiting for the committee
 WAITING = BEFORE_COMMITTEE  # the position waiting for the committee meeting
+FINISHED = POSITIONS  # the template walked to the end (granted, the applicant notified)
 FRESH_BREACH_EVERY = 100
 DUE_TIMER_EVERY = 300
 DAY = timedelta(days=1)
@@ -76,7 +77,7 @@ def walk_templates(db: Database, settings: Settings) -> list[int]:
             uow.commit()
 
     ids = []
-    for position in range(POSITIONS):
+    for position in range(POSITIONS + 1):  # the last one walked to the end: the template of a finished case
         with db.unit_of_work() as uow:
             instance_id = cases.start_case(uow, actors["programs_dept"], at(TEMPLATE_START), "address_aid", APPLICATION).id
             uow.commit()
@@ -230,8 +231,9 @@ def read_templates(db: Database, dialect: Dialect, ids: list[int], with_audit: b
             meeting = [t for t in rows["timer"] if t["element_id"] == "wait_committee_meeting" and t["state"] == "waiting"]
             moments = [dialect.moment(v) for table in rows.values() for row in table for k, v in row.items()
                        if k in ("created_at", "updated_at", "completed_at", "at", "fired_at") and v is not None]
+            anchor = ready[0]["due_at"] if ready else meeting[0]["fires_at"] if meeting else instance["completed_at"]
             template = Template(
-                position, rows, instance["number"], dialect.moment(ready[0]["due_at"] if ready else meeting[0]["fires_at"]),
+                position, rows, instance["number"], dialect.moment(anchor),
                 max(moments), dialect.moment(instance["target_due"]),  # type: ignore[arg-type]
                 ready[0]["role"] if ready else None, ready[0]["name"] if ready else None,
             )
@@ -334,14 +336,15 @@ def _variant(template: Template, days: int, dialect: Dialect) -> list[RowRecipe]
 
 
 def copies(db: Database, dialect: Dialect, templates: list[Template], count: int, *, first_index: int,
-           overdue_share: float, seed: int, people: list[tuple[str, list[str]]]) -> Plan:
-    """Add ``count`` copies of the templates (round robin over the positions) with bulk INSERTs."""
+           overdue_share: float, seed: int, people: list[tuple[str, list[str]]], finished: int = 0) -> Plan:
+    """Add ``count`` open copies of the templates (round robin over the positions) and ``finished``
+    copies of the finished one (closed 0–330 days before ``NOW``) with bulk INSERTs."""
     started = time.perf_counter()
     rng = random.Random(seed)
     salt = f"{rng.getrandbits(72):018x}"
     suffixes = [f"-{slot:04x}-4{salt[:3]}-8{salt[3:6]}-{salt[6:18]}" for slot in range(max(len(t.uuids) for t in templates))]
     variants: dict[tuple[int, int], list[RowRecipe]] = {}
-    plan = Plan(cases=count)
+    plan = Plan(cases=count + finished)
     with db.engine.connect() as connection:
         next_id = {name: (connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {TABLES[name].name}")).scalar() or 0) + 1
                    for name in TABLES}
@@ -349,15 +352,19 @@ def copies(db: Database, dialect: Dialect, templates: list[Template], count: int
             "SELECT last FROM counters WHERE process_key = 'address_aid' AND year = 2026")).scalar() or 0
     out: dict[str, list[Any]] = {name: [] for name in TABLES}
     copy_text = dialect.copy_text
-    for offset in range(count):
+    for offset in range(count + finished):
         index = first_index + offset
-        template = templates[index % POSITIONS]
-        kind = "on_time"
-        if template.may_be_late and rng.random() < overdue_share:
-            kind = "overdue"
-        elif template.position == WAITING and index // POSITIONS % DUE_TIMER_EVERY == 1:
-            kind = "due_timer"
-        days, kind = _days_for(template, kind, rng)
+        if offset >= count:
+            template = templates[FINISHED]
+            days, kind = (NOW - template.latest) // DAY - rng.randint(0, 330), "finished"
+        else:
+            template = templates[index % POSITIONS]
+            kind = "on_time"
+            if template.may_be_late and rng.random() < overdue_share:
+                kind = "overdue"
+            elif template.position == WAITING and index // POSITIONS % DUE_TIMER_EVERY == 1:
+                kind = "due_timer"
+            days, kind = _days_for(template, kind, rng)
         fresh = kind == "overdue" and rng.randrange(FRESH_BREACH_EVERY) == 0
         noticed = kind == "overdue" and not fresh
         last_number += 1
@@ -394,7 +401,8 @@ def copies(db: Database, dialect: Dialect, templates: list[Template], count: int
                 else:
                     values[position] = value
             out[name].append(recipe.line % tuple(values) if copy_text else values)
-        plan.by_position[template.position] += 1
+        if offset < count:
+            plan.by_position[template.position] += 1
         plan.overdue += kind == "overdue"
         plan.fresh_breaches += fresh
         plan.due_timers += kind == "due_timer"
@@ -502,3 +510,9 @@ def people(db: Database) -> list[tuple[str, list[str]]]:
     """Every user's login and roles (who a breach notifies)."""
     with db.unit_of_work() as uow:
         return [(user.login, list(user.roles)) for user in uow.session.scalars(select(User).order_by(User.id))]
+
+
+if __name__ == "__main__":  # python -m bench.generate --database-url URL --open-cases N (see bench/fill.py)
+    from bench.fill import main
+
+    raise SystemExit(main())

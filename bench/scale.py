@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from bench import generate
+from bench import at_scale, generate
 from bench.common import Caller, HttpSession, latency_stats, log, prepare, serve, set_clock
 from bench.samples import STEPS
 from engine import worker
@@ -145,6 +145,13 @@ def run(backend: str, url: str, sizes: list[int], workers: int, log_dir: Path, q
             picks = ready_tasks(db, warm + (20 if quick else 80), seed + size)
             entry["complete"] = complete(server, picks, warm)
             entry["worker_pass"] = worker_passes(db, settings, 3 if quick else 5)
+            manager = Caller(server, "manager")
+            entry["manager_views"] = {path: at_scale._repeat(manager, path, 5 if quick else 20)
+                                      for path in at_scale.MANAGER_VIEWS}
+            more = at_scale._ready(db, 400 if quick else 3000, seed + size + 1)
+            entry["realistic"] = at_scale.realistic(server, more, 4, 5 if quick else 30)
+            entry["worker_backlog"] = at_scale.worker_after_midnight(db, settings, 20 if quick else 200)
+            set_clock(db, generate.NOW)
             report["sizes"][str(size)] = entry
     db.dispose()
     return report

@@ -319,3 +319,16 @@ class Comment(Base):
     author: Mapped[str] = mapped_column(String(80))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+# --- scale: managers' views at a million open cases ---
+# Counts by step of the tasks open now (sla.summary): an index-only walk of the open tasks alone.
+Index("ix_tasks_open_steps", Task.process_key, Task.element_id, Task.name, Task.due_at, Task.at_risk_at, Task.created_at,
+      postgresql_where=Task.completed_at.is_(None), sqlite_where=Task.completed_at.is_(None))
+# Durations of completed steps (sla.step_durations), grouped by step without reading the rows.
+Index("ix_tasks_done_steps", Task.process_key, Task.element_id, Task.name, Task.completed_at, Task.created_at, Task.due_at,
+      postgresql_where=Task.state == "completed", sqlite_where=Task.state == "completed")
+# Running cases by process and their dates (sla.summary).
+Index("ix_instances_running_sla", Instance.process_key, Instance.received_at, Instance.target_due, Instance.legal_due,
+      Instance.sla_met_at, Instance.forecast_at,
+      postgresql_where=Instance.completed_at.is_(None), sqlite_where=Instance.completed_at.is_(None))

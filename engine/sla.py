@@ -1,25 +1,14 @@
 """What managers ask: what is late now (or at a moment), where cases wait, how long steps take."""
 
-import statistics
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import and_, func, or_, select, union_all
+from sqlalchemy import and_, case, func, or_, select, text, union_all
 
-from engine.models import Definition, Instance, Task
+from engine import definitions
+from engine.models import Instance, Task
 from engine.store import UnitOfWork
-from engine.views import task_sla
-
-
-def _open_at(moment: datetime) -> Any:
-    """SQL: a task that was open at ``moment`` (created by then, not yet closed)."""
-    return and_(Task.created_at <= moment, or_(Task.completed_at.is_(None), Task.completed_at > moment))
-
-
-def _running_at(moment: datetime) -> Any:
-    return and_(Instance.received_at <= moment, or_(Instance.completed_at.is_(None), Instance.completed_at > moment))
 
 
 def overdue(uow: UnitOfWork, moment: datetime) -> tuple[list[Task], list[tuple[Instance, list[str]]]]:
@@ -69,11 +58,7 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
         ordered = ordered.limit(per_page).offset((page - 1) * per_page)
     case_ids = list(uow.session.scalars(ordered))
     found = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(case_ids)))} if case_ids else {}
-    instances = []
-    for instance in (found[i] for i in case_ids):
-        which = [name for name, due in (("target", instance.target_due), ("legal", instance.legal_due))
-                 if due is not None and due < moment]
-        instances.append((instance, which))
+    instances = [(found[i], _broken(found[i], moment)) for i in case_ids]
     total_instances = len(instances) if per_page is None else sum(
         uow.session.scalar(select(func.count()).select_from(Instance).where(half)) or 0 for half in case_halves)
     return OverduePage(tasks, instances, total_tasks, total_instances)
@@ -90,84 +75,167 @@ def _late_cases_at(moment: datetime) -> tuple[Any, Any]:
 
 
 def summary(uow: UnitOfWork, moment: datetime) -> dict[str, Any]:
-    """Open tasks counted by process, step and SLA status, and cases by process and status."""
-    steps: Counter[tuple[str, str, str, str]] = Counter()
-    for task in uow.session.scalars(select(Task).where(_open_at(moment))):
-        status = task_sla(_as_open(task), moment)
-        steps[(task.process_key, task.element_id, task.name, status)] += 1
-    by_step: dict[tuple[str, str], dict[str, Any]] = {}
-    for (process_key, element_id, name, status), count in sorted(steps.items()):
-        entry = by_step.setdefault((process_key, element_id), {
-            "process_key": process_key, "element_id": element_id, "name": name,
-            "on_track": 0, "at_risk": 0, "overdue": 0, "total": 0,
-        })
-        entry[status] += count
-        entry["total"] += count
-    cases: dict[str, dict[str, Any]] = defaultdict(lambda: {
-        "running": 0, "target": {"on_track": 0, "at_risk": 0, "breached": 0},
-        "legal": {"on_track": 0, "at_risk": 0, "breached": 0},
-    })
-    for instance in uow.session.scalars(select(Instance).where(_running_at(moment))):
-        entry = cases[instance.process_key]
-        entry["running"] += 1
-        for name, due in (("target", instance.target_due), ("legal", instance.legal_due)):
-            entry[name][_case_status(instance, due, moment)] += 1
-    return {"at": moment.isoformat(), "steps": list(by_step.values()),
-            "processes": [{"process_key": k, **v} for k, v in sorted(cases.items())]}
+    """Open tasks counted by process, step and SLA status, and cases by process and status.
+
+    Two GROUP BY queries (tasks open at ``moment``; cases running then), each counting its
+    statuses with SUM(CASE ...): the answer costs a walk of an index, never a row per case in
+    Python, and its memory is the number of steps and processes.
+    """
+    open_tasks = union_all(*(select(Task.process_key, Task.element_id, Task.name, Task.due_at, Task.at_risk_at)
+                             .where(half) for half in _open_halves(moment))).subquery()
+    status = _task_status_at(moment, open_tasks.c)
+    counts = [func.sum(case((status == name, 1), else_=0)).label(name) for name in TASK_STATUSES]
+    query = (select(open_tasks.c.process_key, open_tasks.c.element_id, func.min(open_tasks.c.name).label("name"), *counts,
+                    func.count().label("total"))
+             .group_by(open_tasks.c.process_key, open_tasks.c.element_id)
+             .order_by(open_tasks.c.process_key, open_tasks.c.element_id))
+    steps = [{"process_key": r.process_key, "element_id": r.element_id, "name": r.name,
+              **{name: int(getattr(r, name) or 0) for name in TASK_STATUSES}, "total": int(r.total)}
+             for r in uow.session.execute(query)]
+    running = union_all(*(select(Instance.process_key, Instance.target_due, Instance.legal_due, Instance.sla_met_at,
+                                 Instance.forecast_at).where(half) for half in _running_halves(moment))).subquery()
+    columns = [func.count().label("running")]
+    for which in ("target", "legal"):
+        status = _case_status_at(moment, running.c, getattr(running.c, f"{which}_due"))
+        columns += [func.sum(case((status == name, 1), else_=0)).label(f"{which}_{name}") for name in CASE_STATUSES]
+    query = select(running.c.process_key, *columns).group_by(running.c.process_key).order_by(running.c.process_key)
+    processes = [{"process_key": r.process_key, "running": int(r.running),
+                  **{which: {name: int(getattr(r, f"{which}_{name}") or 0) for name in CASE_STATUSES}
+                     for which in ("target", "legal")}}
+                 for r in uow.session.execute(query)]
+    return {"at": moment.isoformat(), "steps": steps, "processes": processes}
 
 
-def _as_open(task: Task) -> Task:
-    """The task as it stood while open (its SLA then, not how it closed)."""
-    clone = Task(**{c.key: getattr(task, c.key) for c in Task.__table__.columns})
-    clone.state = "ready"
-    return clone
+TASK_STATUSES = ("on_track", "at_risk", "overdue")
+CASE_STATUSES = ("on_track", "at_risk", "breached")
 
 
-def _case_status(instance: Instance, due: datetime | None, moment: datetime) -> str:
-    if due is None:
-        return "on_track"
-    met = instance.sla_met_at if instance.sla_met_at and instance.sla_met_at <= moment else None
-    if (met or moment) > due:
-        return "breached"
-    if met is None and instance.forecast_at is not None and instance.forecast_at > due:
-        return "at_risk"
-    return "on_track"
+def _open_halves(moment: datetime) -> tuple[Any, Any]:
+    """Open at ``moment`` (created by then, not closed by then) as two index-friendly halves:
+    still open, or closed only after it (ix_tasks_open_steps covers both)."""
+    created = Task.created_at <= moment
+    return and_(Task.completed_at.is_(None), created), and_(Task.completed_at > moment, created)
+
+
+def _running_halves(moment: datetime) -> tuple[Any, Any]:
+    received = Instance.received_at <= moment
+    return and_(Instance.completed_at.is_(None), received), and_(Instance.completed_at > moment, received)
+
+
+def _task_status_at(moment: datetime, c: Any) -> Any:
+    """SQL of :func:`engine.views.task_sla` for a task as it stood open at ``moment``
+    (``at_risk_at`` is stored with every due date, so the share of the span is not recomputed)."""
+    return case((c.due_at.is_(None), "on_track"), (c.due_at < moment, "overdue"),
+                (and_(c.at_risk_at.is_not(None), c.at_risk_at <= moment), "at_risk"), else_="on_track")
+
+
+def _case_status_at(moment: datetime, c: Any, due: Any) -> Any:
+    """SQL of a running case's status against one of its dates at ``moment``: breached when the
+    measured part was done after it (or is not done and the date has passed); at risk when not
+    done and the forecast is later; else on track."""
+    met = and_(c.sla_met_at.is_not(None), c.sla_met_at <= moment)
+    return case((due.is_(None), "on_track"), (and_(met, c.sla_met_at > due), "breached"), (met, "on_track"),
+                (due < moment, "breached"), (and_(c.forecast_at.is_not(None), c.forecast_at > due), "at_risk"),
+                else_="on_track")
 
 
 def step_durations(uow: UnitOfWork, process_key: str | None = None) -> list[dict[str, Any]]:
-    """Per step: completed count, median and 90th-percentile duration (hours), share late, limit."""
-    query = select(Task).where(Task.state == "completed")
-    if process_key:
-        query = query.where(Task.process_key == process_key)
-    groups: dict[tuple[str, str], list[Task]] = defaultdict(list)
-    for task in uow.session.scalars(query):
-        groups[(task.process_key, task.element_id)].append(task)
+    """Per step: completed count, median and 90th-percentile duration (hours), share late, limit.
+
+    One GROUP BY over the completed tasks; the percentiles are continuous (linear between the
+    two nearest values, as PostgreSQL's ``percentile_cont``): computed in that query on
+    PostgreSQL, and on SQLite read per step as the one or two values at rank ``share × (n − 1)``
+    (ORDER BY duration LIMIT 2 OFFSET k) — two small queries per step, none per task.
+    """
+    postgres = uow.session.get_bind().dialect.name == "postgresql"
+    hours = _hours(postgres)
+    done = Task.state == "completed"
+    where = [done] if not process_key else [done, Task.process_key == process_key]
+    late = func.sum(case((and_(Task.due_at.is_not(None), Task.completed_at.is_not(None), Task.completed_at > Task.due_at), 1),
+                         else_=0))
+    columns = [Task.process_key, Task.element_id, func.min(Task.name).label("name"), func.count().label("completed"),
+               late.label("late"), func.count(Task.completed_at).label("timed")]
+    if postgres:
+        columns += [func.percentile_cont(share).within_group(hours).label(label) for label, share in PERCENTILES]
+    query = (select(*columns).where(*where).group_by(Task.process_key, Task.element_id)
+             .order_by(Task.process_key, Task.element_id))
     limits = _limits(uow)
+    if postgres:  # the per-step sorts of percentile_cont in memory, not in temporary files (this transaction only)
+        uow.session.execute(text("SET LOCAL work_mem = '64MB'"))
     rows = []
-    for (key, element_id), tasks in sorted(groups.items()):
-        hours = sorted((t.completed_at - t.created_at).total_seconds() / 3600 for t in tasks if t.completed_at)
-        late = sum(1 for t in tasks if t.due_at and t.completed_at and t.completed_at > t.due_at)
-        step = limits.get((key, element_id), {})
+    for r in uow.session.execute(query).all():
+        if postgres:
+            figures = {label: getattr(r, label) for label, _ in PERCENTILES}
+        else:
+            figures = {label: _sqlite_percentile(uow, hours, r.process_key, r.element_id, r.timed, share)
+                       for label, share in PERCENTILES}
+        step = limits.get((r.process_key, r.element_id), {})
         rows.append({
-            "process_key": key, "element_id": element_id, "name": tasks[0].name, "completed": len(tasks),
-            "median_hours": round(statistics.median(hours), 2) if hours else None,
-            "p90_hours": round(_percentile(hours, 0.9), 2) if hours else None,
-            "share_late": round(late / len(tasks), 4), "limit_days": step.get("days"),
+            "process_key": r.process_key, "element_id": r.element_id, "name": r.name, "completed": int(r.completed),
+            **{label: round(float(v), 2) if v is not None else None for label, v in figures.items()},
+            "share_late": round(int(r.late or 0) / int(r.completed), 4), "limit_days": step.get("days"),
             "limit_days_min": step.get("days_min"), "calendar": step.get("calendar"), "deadline": step.get("deadline"),
         })
     return rows
 
 
-def _percentile(sorted_values: list[float], share: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    index = max(0, min(len(sorted_values) - 1, int(round(share * len(sorted_values) + 0.5)) - 1))
-    return sorted_values[index]
+PERCENTILES = (("median_hours", 0.5), ("p90_hours", 0.9))
+
+
+def _hours(postgres: bool) -> Any:
+    """SQL: a completed task's duration in hours."""
+    if postgres:
+        return func.extract("epoch", Task.completed_at - Task.created_at) / 3600.0
+    return (func.julianday(Task.completed_at) - func.julianday(Task.created_at)) * 24.0
+
+
+def _sqlite_percentile(uow: UnitOfWork, hours: Any, process_key: str, element_id: str, count: int,
+                       share: float) -> float | None:
+    """``percentile_cont(share)`` of one step's durations on SQLite: the values at ranks
+    floor(k) and floor(k)+1 for k = share × (n − 1), interpolated."""
+    if not count:
+        return None
+    rank = share * (count - 1)
+    below = int(rank)
+    query = (select(hours).where(Task.state == "completed", Task.completed_at.is_not(None),
+                                 Task.process_key == process_key, Task.element_id == element_id)
+             .order_by(hours).limit(2).offset(below))
+    values = [float(v) for v in uow.session.scalars(query)]
+    if len(values) == 1 or rank == below:
+        return values[0]
+    return values[0] + (values[1] - values[0]) * (rank - below)
 
 
 def _limits(uow: UnitOfWork) -> dict[tuple[str, str], dict[str, Any]]:
-    """Step limits of the newest version of every process."""
+    """Step limits of the newest version of every process (one query)."""
     limits: dict[tuple[str, str], dict[str, Any]] = {}
-    for definition in uow.session.scalars(select(Definition).order_by(Definition.version)):
+    for definition in definitions.latest_all(uow):
         for step in definition.steps:
             limits[(definition.key, step["element_id"])] = step
     return limits
+
+
+def late_task_chunks(uow: UnitOfWork, moment: datetime, size: int = 500) -> Iterator[list[Task]]:
+    """Every task late at ``moment``, oldest due first, ``size`` at a time (for exports): the ids
+    stream from one cursor and each chunk's rows are read in one query, so memory holds a chunk."""
+    keys = union_all(*(select(Task.id, Task.due_at, Task.created_at).where(half) for half in _late_tasks_at(moment))).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.due_at, keys.c.created_at, keys.c.id).execution_options(yield_per=size)
+    for part in uow.session.execute(ordered).partitions(size):
+        ids = [row[0] for row in part]
+        rows = {t.id: t for t in uow.session.scalars(select(Task).where(Task.id.in_(ids)))}
+        yield [rows[i] for i in ids]
+
+
+def late_case_chunks(uow: UnitOfWork, moment: datetime, size: int = 500) -> Iterator[list[tuple[Instance, list[str]]]]:
+    """Every case late at ``moment`` with the dates it broke, as :func:`late_task_chunks`."""
+    keys = union_all(*(select(Instance.id, Instance.target_due).where(half) for half in _late_cases_at(moment))).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.target_due, keys.c.id).execution_options(yield_per=size)
+    for part in uow.session.execute(ordered).partitions(size):
+        ids = [row[0] for row in part]
+        rows = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(ids)))}
+        yield [(rows[i], _broken(rows[i], moment)) for i in ids]
+
+
+def _broken(instance: Instance, moment: datetime) -> list[str]:
+    return [name for name, due in (("target", instance.target_due), ("legal", instance.legal_due))
+            if due is not None and due < moment]

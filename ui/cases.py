@@ -148,7 +148,8 @@ def cases(actor: Actor):
             found = queries.list_instances(uow, actor, ctx.now(), per_page=PER_PAGE)
             chosen = {k: None for k in chosen}
         now = ctx.now()
-        items = [views.instance_view(i, queries.definition_of(uow, i), queries.open_tasks(uow, i.id), [], now,
+        waiting = queries.open_tasks_of(uow, [i.id for i in found.items])
+        items = [views.instance_view(i, queries.definition_of(uow, i), waiting[i.id], [], now,
                                      ctx.calendar, with_data=False) for i in found.items]
         names = process_names(uow)
     return render_template("cases.html", items=items, found=found, chosen=chosen, processes=names,

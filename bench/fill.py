@@ -1,0 +1,114 @@
+"""``python -m bench.generate --database-url URL --open-cases N``: a large department, left for inspection.
+
+Fills an empty database (migrated here if it is not yet) with the shipped diagrams, one user
+per role (token ``bench-<role>``) and, copied from real cases walked through the engine
+(:mod:`bench.generate`), ``N`` open address-aid cases spread evenly over every stage of the
+path (each of the 13 steps open, or waiting for the committee), ``--finished-per-open``
+finished cases for each open one (closed 0–330 days before the generated "now", each with
+its whole history of steps and audit events), a share of late steps with their breach
+notifications. The controlled clock is left at :data:`bench.generate.NOW`.
+
+Rows are built and loaded ``--batch`` open cases at a time (COPY on PostgreSQL, with the
+secondary indexes of the big tables dropped during the load and built once at the end), so
+memory does not grow with ``N``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from sqlalchemy import inspect, text
+
+from bench import generate
+from bench.common import log, prepare, set_clock
+from engine.store import Database
+
+#: The tables a load fills; their secondary indexes are rebuilt once after a PostgreSQL load.
+BIG_TABLES = ("process_instances", "tasks", "timers", "audit_events", "notifications")
+
+
+def fill(url: str, open_cases: int, *, finished_per_open: float = 2, overdue_share: float = 0.05, batch: int = 5000,
+         audit: bool = True, seed: int = 7) -> dict[str, Any]:
+    started = time.perf_counter()
+    db, settings = prepare(url, generate.TEMPLATE_START)
+    backend = db.engine.dialect.name
+    dialect = generate.Dialect(backend)
+    template_ids = generate.walk_templates(db, settings)
+    templates = generate.read_templates(db, dialect, template_ids, with_audit=audit)
+    generate.remove_cases(db, template_ids)
+    set_clock(db, generate.NOW)
+    people = generate.people(db)
+    dropped = _drop_indexes(db) if backend == "postgresql" else []
+    totals: dict[str, int] = {}
+    made = overdue = 0
+    try:
+        for first in range(0, open_cases, batch):
+            count = min(batch, open_cases - first)
+            plan = generate.copies(db, dialect, templates, count, first_index=made, overdue_share=overdue_share,
+                                   seed=seed + first, people=people, finished=round(count * finished_per_open))
+            made += plan.cases
+            overdue += plan.overdue
+            for name, rows in plan.rows.items():
+                totals[name] = totals.get(name, 0) + rows
+            log(f"{backend}: {first + count}/{open_cases} open cases ({made} in all) after "
+                f"{time.perf_counter() - started:.0f} s")
+    finally:
+        _create_indexes(db, dropped)
+    indexed = time.perf_counter()
+    generate.analyze(db, dialect)
+    checked = generate.verify(db, settings, 20, seed)
+    db.dispose()
+    return {"backend": backend, "open_cases": open_cases, "finished_cases": made - open_cases, "overdue_steps": overdue,
+            "rows": totals, "verified": checked, "seconds": round(time.perf_counter() - started, 1),
+            "index_and_analyze_s": round(time.perf_counter() - indexed, 1) if dropped else None,
+            "now": generate.NOW.isoformat()}
+
+
+def _drop_indexes(db: Database) -> list[str]:
+    """Drop the secondary (non-unique) indexes of the big tables; returns their definitions."""
+    with db.engine.begin() as connection:
+        rows = connection.execute(text(
+            "SELECT ic.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid "
+            "JOIN pg_class tc ON tc.oid = x.indrelid JOIN pg_namespace n ON n.oid = tc.relnamespace "
+            "WHERE n.nspname = current_schema() AND tc.relname = ANY(:tables) AND NOT x.indisunique"),
+            {"tables": list(BIG_TABLES)}).all()
+        for name, _definition in rows:
+            connection.execute(text(f'DROP INDEX "{name}"'))
+    return [definition for _name, definition in rows]
+
+
+def _create_indexes(db: Database, definitions: list[str]) -> None:
+    if not definitions:
+        return
+    log(f"building {len(definitions)} indexes")
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(text("SET maintenance_work_mem = '512MB'"))
+        for definition in definitions:
+            connection.execute(text(definition))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.generate", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True, help="an empty database (SQLite file or PostgreSQL)")
+    parser.add_argument("--open-cases", type=int, required=True, help="open cases to generate")
+    parser.add_argument("--finished-per-open", type=float, default=2,
+                        help="finished cases per open one (default 2; 0.1: one for every ten)")
+    parser.add_argument("--overdue-share", type=float, default=0.05, help="share of late steps where they can be (0.05)")
+    parser.add_argument("--batch", type=int, default=5000, help="open cases built and loaded at a time (default 5000)")
+    parser.add_argument("--no-audit", action="store_true", help="copy no audit events (half the rows)")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    with Database(args.database_url).engine.connect() as connection:
+        if "process_instances" in inspect(connection).get_table_names() and connection.execute(
+                text("SELECT 1 FROM process_instances LIMIT 1")).first():
+            print("the database already has cases: give an empty one", file=sys.stderr)
+            return 2
+    report = fill(args.database_url, args.open_cases, finished_per_open=args.finished_per_open,
+                  overdue_share=args.overdue_share, batch=args.batch, audit=not args.no_audit, seed=args.seed)
+    print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0

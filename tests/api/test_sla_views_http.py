@@ -1,0 +1,147 @@
+"""Managers' views answered from SQL aggregates: figures pinned on a few cases (each count checked
+against the per-case answer the API gives), percentiles of step durations, the dashboard's
+paginated overdue lists and its exports, and a number of queries that does not grow with cases."""
+
+import csv
+import io
+import zipfile
+from collections import Counter
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import event
+
+from tests.api.conftest import Http
+from tests.conftest import kyiv
+from tests.walks import ADDRESS_AID_STEPS, APPLICATION
+
+FIRST = "accept_documents"
+
+
+def _cases(api: Http, minutes: list[int]) -> list[int]:
+    """One address-aid case per entry, registered Mon 02.02 10:00, its first step done ``minutes`` later."""
+    clerk = api.as_("programs_dept")
+    ids = []
+    for spent in minutes:
+        api.set_clock(kyiv("2026-02-02 10:00"))
+        case = clerk.start("address_aid", APPLICATION)
+        api.set_clock(kyiv(f"2026-02-02 {10 + spent // 60:02d}:{spent % 60:02d}"))
+        clerk.complete(clerk.task_in(case["id"], FIRST)["id"], ADDRESS_AID_STEPS[FIRST])
+        ids.append(case["id"])
+    return ids
+
+
+def test_summary_counts_agree_with_each_case_and_task(api: Http) -> None:
+    ids = _cases(api, [60, 120, 300])
+    api.set_clock(kyiv("2026-02-24 10:00"))  # past the target date (23.02), before the legal one (04.03)
+    manager = api.as_("manager")
+    summary = manager.get("/sla/summary").json
+    (process,) = summary["processes"]
+    assert process["process_key"] == "address_aid" and process["running"] == 3
+    assert process["target"] == {"on_track": 0, "at_risk": 0, "breached": 3}
+    per_case = {which: Counter(manager.instance(i)["sla"][which] for i in ids) for which in ("target", "legal")}
+    for which in ("target", "legal"):
+        assert {k: v for k, v in process[which].items() if v} == dict(per_case[which])
+    tasks = manager.get("/tasks", query={"all": "true", "per_page": 500}).json["items"]
+    expected = Counter((t["process_key"], t["element_id"], t["sla_status"]) for t in tasks)
+    got = Counter({(s["process_key"], s["element_id"], status): s[status]
+                   for s in summary["steps"] for status in ("on_track", "at_risk", "overdue") if s[status]})
+    assert got == expected and sum(s["total"] for s in summary["steps"]) == len(tasks) == 3
+    assert {s["element_id"]: s["overdue"] for s in summary["steps"]} == {"form_personal_file": 3}
+
+    earlier = manager.get("/sla/summary", query={"at": "2026-02-02T10:30:00+02:00"}).json
+    assert {s["element_id"]: s["total"] for s in earlier["steps"]} == {FIRST: 3}  # all three still at the first step
+    # not yet breached then; "at risk" by the forecast as it stands now (forecasts keep no history)
+    assert earlier["processes"][0]["target"] == {"on_track": 0, "at_risk": 3, "breached": 0}
+
+
+def test_step_durations_are_continuous_percentiles_on_both_backends(api: Http) -> None:
+    _cases(api, [60, 120, 300])
+    (step,) = [s for s in api.as_("manager").get("/sla/steps").json["items"] if s["element_id"] == FIRST]
+    assert step["completed"] == 3 and step["share_late"] == 0
+    assert step["median_hours"] == 2.0
+    assert step["p90_hours"] == 4.4  # 2 + 0.8 × (5 − 2): interpolated between the two nearest ranks
+    assert step["limit_days"] == 1
+    assert api.as_("manager").get("/sla/steps", query={"process_key": "nothing"}).json == {"items": []}
+
+
+def _login(api: Http, role: str) -> None:
+    with api.client.session_transaction() as session:
+        session["login"] = role
+
+
+def test_dashboard_pages_the_overdue_lists_and_exports_every_row(api: Http, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import dashboard
+
+    _cases(api, [60, 120, 300])
+    api.set_clock(kyiv("2026-02-24 10:00"))
+    monkeypatch.setattr(dashboard, "PER_PAGE", 2)
+    _login(api, "manager")
+    first = api.client.get("/dashboard").get_data(as_text=True)
+    second = api.client.get("/dashboard?page=2").get_data(as_text=True)
+    assert "(усього 3)" in first and "сторінка 1 з 2" in first and "сторінка 2 з 2" in second
+    rows = lambda html: html.count('class="row-overdue" data-instance-id=')  # noqa: E731
+    assert (rows(first), rows(second)) == (2, 1)
+
+    exported = _read(api, "/dashboard.csv").decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(exported), delimiter=";"))
+    assert len([r for r in lines if len(r) == 8 and r[5] == "нормативний"]) == 3
+    archive = zipfile.ZipFile(io.BytesIO(_read(api, "/dashboard.zip")))
+    assert archive.namelist() == ["1-overdue-cases.csv", "2-overdue-tasks.csv", "3-open-tasks-by-step.csv",
+                                  "4-step-durations.csv"]
+    cases_csv = list(csv.reader(io.StringIO(archive.read("1-overdue-cases.csv").decode("utf-8-sig")), delimiter=";"))
+    assert cases_csv[0] == ["Прострочені справи"] and len(cases_csv) == 2 + 3
+    tasks_csv = list(csv.reader(io.StringIO(archive.read("2-overdue-tasks.csv").decode("utf-8-sig")), delimiter=";"))
+    assert len(tasks_csv) == 2 + 3 and all(r[2].startswith("Формування особової справи") for r in tasks_csv[2:])
+
+
+def _read(api: Http, path: str) -> bytes:
+    response = api.client.get(path)
+    body = response.get_data()
+    response.close()
+    assert response.status_code == 200
+    return body
+
+
+@contextmanager
+def _counting(api: Http) -> Iterator[list[str]]:
+    engine = api.client.application.extensions["marshrut"]["db"].engine
+    seen: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+VIEWS = ("/api/v1/sla/summary", "/api/v1/sla/steps", "/api/v1/sla/overdue", "/api/v1/process-instances?sla=breached",
+         "/dashboard", "/dashboard.csv", "/dashboard.zip", "/cases?sla=breached")
+
+
+def _queries_per_view(api: Http) -> dict[str, int]:
+    _login(api, "manager")
+    found = {}
+    for path in VIEWS:
+        with _counting(api) as seen:
+            response = api.client.get(path, headers={"Authorization": "Bearer token-manager"} if "/api/" in path else {})
+            body = response.get_data()  # the exports stream: their queries run while the body is read
+            response.close()
+            assert response.status_code == 200 and body, (path, body[:500])
+        found[path] = len(seen)
+    return found
+
+
+def test_views_issue_a_number_of_queries_that_does_not_grow_with_the_cases(api: Http) -> None:
+    _cases(api, [60, 120])
+    api.set_clock(kyiv("2026-02-24 10:00"))
+    few = _queries_per_view(api)
+    _cases(api, [30, 90, 150, 210])
+    api.set_clock(kyiv("2026-02-24 10:00"))
+    more = _queries_per_view(api)
+    assert more == few
+    assert max(few.values()) <= 25, few
