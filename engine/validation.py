@@ -4,6 +4,7 @@ Order: safe XML, the BPMN XSD, SpiffWorkflow's own parse, then Marshrut's conven
 Every error names the element and says what to change.
 """
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from engine.errors import FieldError
 from engine.evaluator import UnsafeExpression, check_source
 from engine.roles import ACTIONS, LATIN_LOOKALIKES, PARTICIPATES, ROLES
 
+NEW_ROLE_KEY = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 XSD_PATH = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
 
 
@@ -103,13 +105,20 @@ def _process_errors(facts: DiagramFacts, forms: dict[str, Any]) -> list[FieldErr
     return errors
 
 
+def known_roles(facts: DiagramFacts) -> set[str]:
+    """The roles of :data:`ROLES` and those the diagram's lanes declare (``new_role``, snake_case keys)."""
+    declared = {lane.role for lane in facts.lanes.values() if lane.declared and NEW_ROLE_KEY.match(lane.role)}
+    return set(ROLES) | declared
+
+
 def _user_task_errors(facts: DiagramFacts, task_id: str, forms: dict[str, Any]) -> list[FieldError]:
     errors = []
+    roles = known_roles(facts)
     lane = facts.lane_of.get(task_id)
     props = facts.properties.get(task_id, {})
     if lane is None:
         errors.append(FieldError(task_id, "Завдання поза доріжкою (lane): перенесіть його в доріжку відповідального підрозділу"))
-    elif lane.role not in ROLES:
+    elif lane.role not in roles:
         errors.append(FieldError(
             task_id, f"Доріжка «{lane.name}» має невідому роль «{lane.role}»: задайте властивість role "
             f"доріжки одним із ключів: {', '.join(ROLES)}",
@@ -119,7 +128,7 @@ def _user_task_errors(facts: DiagramFacts, task_id: str, forms: dict[str, Any]) 
         errors.append(problem)
     errors += _limit_errors(task_id, props)
     for participant in parse_participants(props.get("participants", "")):
-        if participant["role"] not in ROLES:
+        if participant["role"] not in roles:
             errors.append(FieldError(task_id, f"Невідома роль учасника «{participant['role']}» у participants"))
         elif (problem := action_error(task_id, participant["action"])) is not None:
             errors.append(problem)
