@@ -242,6 +242,15 @@ def latest_all(uow: UnitOfWork) -> list[Definition]:
     return list(uow.session.scalars(query))
 
 
+def declared_roles(uow: UnitOfWork) -> dict[str, str]:
+    """Roles the deployed diagrams' lanes declare beyond the fixed ones (``new_role``), with the unit's name."""
+    return {
+        lane.role: lane.name
+        for row in latest_all(uow) for lane in compiled(row).facts.lanes.values()
+        if lane.declared and lane.role in validation.known_roles(compiled(row).facts)
+    }
+
+
 def versions(uow: UnitOfWork, key: str) -> list[Definition]:
     """Every version of process ``key``, newest first, with its sources."""
     query = select(Definition).options(undefer_group("sources")).where(Definition.key == key)
