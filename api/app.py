@@ -60,10 +60,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = Api(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from api import admin, definitions, errors, health, instances, me, notifications, reference, sla, tasks
+    from api import tech_cards
 
     errors.register(app, api)
     app.register_blueprint(docs_assets)
     ui.register(app)
-    for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin):
+    for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin, tech_cards):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -18,7 +18,9 @@ from typing import Any
 
 from lxml import etree
 
+from engine import definitions, tech_card
 from engine.diagram import NS
+from engine.errors import FieldError, InvalidInput
 from engine.roles import APPROVES, CONFIRMS, EXECUTES, PARTICIPATES, ROLES
 from engine.tech_card import Card, CardRow, clean, fix_lookalikes
 
@@ -360,3 +362,16 @@ def step_form(stage: str, action: str) -> dict[str, Any]:
         required = ["done"]
     return {"$schema": _SCHEMA, "title": title, "type": "object", "properties": properties, "required": required,
             "additionalProperties": False}
+
+
+def import_card(data: bytes, key: str, name: str | None = None) -> Generated:
+    """The use case: a card's DOCX → a diagram and forms that pass every deploy check (not deployed).
+
+    :raise InvalidInput: the card cannot be read, the key is not usable, or (a bug) the result fails validation.
+    """
+    if not KEY_PATTERN.match(key or ""):
+        message = "Ключ процесу: латинські малі літери, цифри і _, починається з літери (напр. housing_subsidy)"
+        raise InvalidInput("Неправильний ключ процесу", [FieldError("process_key", message)])
+    generated = generate(tech_card.parse_docx(data), key, name)
+    definitions.compile_bundle(definitions.Bundle(f"{key}.bpmn", generated.bpmn.encode("utf-8"), {}, generated.forms))
+    return generated
