@@ -15,7 +15,7 @@ from engine.config import PROJECT_ROOT
 from engine.errors import NotFound
 from engine.models import Definition
 from engine.roles import ACTIONS, ROLES
-from ui import bp
+from ui import bp, cards
 from ui.auth import login_required
 
 #: Who may open the modeler (the API's deploy endpoint decides for itself who deploys).
@@ -142,7 +142,7 @@ def modeler(key: str, actor: Actor):
     latest = _versions(key)[0]
     bundle_version = int(MODELER_BUNDLE.stat().st_mtime) if MODELER_BUNDLE.is_file() else None
     return render_template(
-        "modeler.html", row=latest, bundle_version=bundle_version,
+        "modeler.html", row=latest, bundle_version=bundle_version, roles=cards.known_roles(), source="deployed",
         xml_url=url_for("definitions.xml", key=key, version=latest.version),
         validate_url=url_for("definitions.validate"), deploy_url=url_for("definitions.deploy"),
         card_url=url_for("ui.definition", key=key),

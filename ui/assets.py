@@ -19,6 +19,7 @@ ALLOWED = {
     "chart.js": "dist",
     "htmx.org": "dist",
     "diagram-js": "assets",
+    "bpmn-js-bpmnlint": "dist",
 }
 
 vendor = Blueprint("vendor", __name__)

@@ -1,0 +1,95 @@
+"""Analysts' pages for technological cards: upload a card's DOCX, open the generated diagram in
+the modeler, and validate or deploy a diagram together with its forms. The page's writes go
+to these ui routes (session + CSRF header), not to the bearer-only API.
+"""
+
+import json
+
+from flask import jsonify, render_template, request, url_for
+
+from api.deps import database, operation, settings
+from engine import card_to_bpmn, definitions
+from engine.access import Actor
+from engine.config import PROJECT_ROOT
+from engine.errors import FieldError, InvalidInput
+from engine.roles import ROLES
+from ui import bp
+from ui.auth import login_required
+
+MODELER_ROLES = ("analyst", "admin")
+MODELER_BUNDLE = PROJECT_ROOT / "ui" / "static" / "build" / "modeler.js"
+
+
+def bundle_version() -> int | None:
+    return int(MODELER_BUNDLE.stat().st_mtime) if MODELER_BUNDLE.is_file() else None
+
+
+def known_roles() -> dict[str, str]:
+    """Roles for the modeler's choices: the fixed ones and those deployed diagrams declare."""
+    with database().unit_of_work() as uow:
+        declared = definitions.declared_roles(uow)
+    return {key: name for key, name in ROLES.items() if key not in ("analyst", "admin")} | declared
+
+
+@bp.route("/definitions/import")
+@login_required(*MODELER_ROLES)
+def card_import_page(actor: Actor):
+    """Імпорт технологічної картки"""
+    return render_template("card_import.html", import_url=url_for("ui.card_import"),
+                           modeler_url=url_for("ui.imported_modeler"))
+
+
+@bp.route("/definitions/import", methods=["POST"])
+@login_required(*MODELER_ROLES)
+def card_import(actor: Actor):
+    """The card's DOCX (multipart ``file``, ``process_key``, ``name``) → ``{bpmn, forms, warnings, new_roles}``."""
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise InvalidInput("Потрібен файл картки", [FieldError("file", "Оберіть файл .docx з технологічною карткою")])
+    generated = card_to_bpmn.import_card(upload.read(), request.form.get("process_key", "").strip(), request.form.get("name"))
+    return jsonify({"bpmn": generated.bpmn, "forms": generated.forms, "warnings": generated.warnings,
+                    "new_roles": generated.new_roles, "key": request.form.get("process_key", "").strip()})
+
+
+@bp.route("/definitions/import/modeler")
+@login_required(*MODELER_ROLES)
+def imported_modeler(actor: Actor):
+    """Модельєр: діаграма з картки"""
+    return render_template(
+        "modeler.html", row=None, source="import", bundle_version=bundle_version(), roles=known_roles(), xml_url="",
+        validate_url=url_for("ui.validate_bundle"), deploy_url=url_for("ui.deploy_bundle"),
+        card_url=url_for("ui.definitions") + "/",
+    )
+
+
+def _posted_bundle() -> definitions.Bundle:
+    """A diagram (multipart ``file``) with its forms (``forms``: JSON object task id → schema)."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("Потрібна діаграма", [FieldError("file", "Надішліть діаграму .bpmn у полі file")])
+    try:
+        forms = json.loads(request.form.get("forms") or "{}")
+    except ValueError as err:
+        raise InvalidInput("Форми не є JSON", [FieldError("forms", f"Не JSON: {err}")]) from err
+    if not isinstance(forms, dict):
+        raise InvalidInput("Форми не є JSON-об’єктом", [FieldError("forms", "Очікується об’єкт {id_кроку: схема}")])
+    config = settings()
+    extras = {f"{name}.json": json.dumps(schema).encode() for name, schema in forms.items()}
+    return definitions.assemble(upload.filename or "diagram.bpmn", upload.read(), extras, config.bpmn_dir, config.forms_dir)
+
+
+@bp.route("/definitions/validate-bundle", methods=["POST"])
+@login_required(*MODELER_ROLES)
+def validate_bundle(actor: Actor):
+    compiled = definitions.compile_bundle(_posted_bundle())
+    return jsonify({"valid": True, "key": compiled.key, "steps": compiled.steps})
+
+
+@bp.route("/definitions/deploy-bundle", methods=["POST"])
+@login_required(*MODELER_ROLES)
+def deploy_bundle(actor: Actor):
+    bundle = _posted_bundle()
+    with operation() as (uow, ctx):
+        row, created = definitions.deploy(uow, bundle, actor.login, ctx.now())
+        uow.commit()
+        return jsonify({"key": row.key, "version": row.version, "created": created}), 201
