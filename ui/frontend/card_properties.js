@@ -196,7 +196,8 @@ function participantsGroup(element, injector, roles) {
     items,
     add: (event) => {
       event.stopPropagation();
-      const used = new Set(rows.map((r) => r.role));
+      const lanes = (bo.lanes || []).map((lane) => getProperty(lane, 'role') || lane.id);
+      const used = new Set([...rows.map((r) => r.role), ...lanes]);
       const free = Object.keys(roles).find((role) => !used.has(role)) || Object.keys(roles)[0];
       write([...rows, { role: free, action: 'У' }]);
     }
