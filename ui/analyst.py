@@ -131,7 +131,8 @@ def definition(key: str, actor: Actor):
     xml_url = url_for("definitions.xml", key=key, version=row.version)
     return render_template(
         "definition.html", row=row, versions=versions, latest=versions[0], steps=card_rows(row),
-        xml_url=xml_url, may_model=may_model(actor), when=when,
+        xml_url=xml_url, may_model=may_model(actor), when=when, running=cards.running(key),
+        card_docx_url=url_for("ui.card_docx", key=key, version=row.version),
     )
 
 

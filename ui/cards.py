@@ -5,18 +5,19 @@ to these ui routes (session + CSRF header), not to the bearer-only API.
 
 import json
 
-from flask import jsonify, render_template, request, url_for
+from flask import Response, abort, jsonify, render_template, request, url_for
 
 from api.deps import database, operation, settings
-from engine import card_to_bpmn, definitions
+from engine import card_export, card_to_bpmn, definitions
 from engine.access import Actor
 from engine.config import PROJECT_ROOT
-from engine.errors import FieldError, InvalidInput
+from engine.errors import FieldError, InvalidInput, NotFound
 from engine.roles import ROLES
 from ui import bp
 from ui.auth import login_required
 
 MODELER_ROLES = ("analyst", "admin")
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MODELER_BUNDLE = PROJECT_ROOT / "ui" / "static" / "build" / "modeler.js"
 
 
@@ -29,6 +30,29 @@ def known_roles() -> dict[str, str]:
     with database().unit_of_work() as uow:
         declared = definitions.declared_roles(uow)
     return {key: name for key, name in ROLES.items() if key not in ("analyst", "admin")} | declared
+
+
+def running(key: str) -> dict[int, int]:
+    """Cases running on each version of ``key`` (for the analysts' versions table)."""
+    with database().unit_of_work() as uow:
+        return definitions.running_counts(uow, key)
+
+
+@bp.route("/definitions/<key>/card.docx")
+@login_required()
+def card_docx(key: str, actor: Actor):
+    """The technological card of a version as DOCX (the seed's layout)."""
+    version = request.args.get("version", type=int)
+    with database().unit_of_work() as uow:
+        try:
+            rows = definitions.versions(uow, key)
+        except NotFound:
+            abort(404)
+        row = rows[0] if version is None else next((r for r in rows if r.version == version), None)
+        if row is None:
+            abort(404)
+        data = card_export.card_docx(row)
+    return Response(data, mimetype=DOCX, headers={"Content-Disposition": f'attachment; filename="{key}-v{row.version}-card.docx"'})
 
 
 @bp.route("/definitions/import")

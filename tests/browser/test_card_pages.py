@@ -1,11 +1,17 @@
 """Analysts with technological cards in a real Chromium: the import page, the modeler's typed
 «Картка» properties and its live lint marks, deploying an imported diagram with its forms."""
 
+import io
 import re
+
+import docx
 
 from tests import card_docs
 from tests.browser.conftest import login
 from tests.browser.test_analyst_pages import open_modeler, set_step_property
+from tests.conftest import kyiv
+from tests.integration.engine_walk import Walker
+from tests.walks import APPLICATION
 
 
 def select(page, element_id: str) -> None:
@@ -142,3 +148,18 @@ def test_an_unreadable_card_shows_what_is_wrong(live_server, page, tmp_path):
     page.wait_for_selector("#card-import[data-state=error]")
     assert "Етапи послуги" in page.locator(".modeler-errors").inner_text()
     assert page.locator("[data-role=status]").inner_text() == "У файлі немає таблиці технологічної картки"
+
+
+def test_the_versions_table_counts_running_cases_and_the_card_downloads_as_docx(live_server, page, deployed, settings,
+                                                                                 actors):
+    walker = Walker(deployed, settings, actors).at(kyiv("2026-02-02 10:00"))
+    for _ in range(2):
+        walker.start("address_aid", APPLICATION)
+    login(page, live_server, "analyst")
+    page.goto(f"{live_server}/definitions/address_aid")
+    assert page.locator("tr.version[data-version='1'] td.running").inner_text() == "2"
+    assert page.locator("tr.version[data-version='1'] td.change-note").inner_text() == "—"
+    response = page.request.get(live_server + page.locator("[data-role=card-docx]").get_attribute("href"))
+    assert response.status == 200
+    rows = docx.Document(io.BytesIO(response.body())).tables[0].rows
+    assert len(rows) == 2 + 13 + 2
