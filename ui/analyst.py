@@ -145,6 +145,6 @@ def modeler(key: str, actor: Actor):
     return render_template(
         "modeler.html", row=latest, bundle_version=bundle_version, roles=cards.known_roles(), source="deployed",
         xml_url=url_for("definitions.xml", key=key, version=latest.version),
-        validate_url=url_for("definitions.validate"), deploy_url=url_for("definitions.deploy"),
-        card_url=url_for("ui.definition", key=key),
+        validate_url=url_for("ui.validate_bundle"), deploy_url=url_for("ui.deploy_bundle"),
+        card_url=url_for("ui.definition", key=key), forms_url=url_for("ui.definition_forms", key=key),
     )

@@ -8,12 +8,12 @@ import json
 from flask import Response, abort, jsonify, render_template, request, url_for
 
 from api.deps import database, operation, settings
-from engine import card_export, card_to_bpmn, definitions
+from engine import card_export, card_to_bpmn, definitions, validation
 from engine.access import Actor
 from engine.config import PROJECT_ROOT
 from engine.errors import FieldError, InvalidInput, NotFound
 from engine.roles import ROLES
-from ui import bp
+from ui import bp, forms
 from ui.auth import login_required
 
 MODELER_ROLES = ("analyst", "admin")
@@ -53,6 +53,32 @@ def card_docx(key: str, actor: Actor):
             abort(404)
         data = card_export.card_docx(row)
     return Response(data, mimetype=DOCX, headers={"Content-Disposition": f'attachment; filename="{key}-v{row.version}-card.docx"'})
+
+
+@bp.route("/definitions/<key>/forms.json")
+@login_required(*MODELER_ROLES)
+def definition_forms(key: str, actor: Actor):
+    """The forms of the latest version, by task id (``start`` too), for the modeler's form editor."""
+    with database().unit_of_work() as uow:
+        try:
+            return jsonify(definitions.versions(uow, key)[0].forms)
+        except NotFound:
+            abort(404)
+
+
+@bp.route("/definitions/form-preview", methods=["POST"])
+@login_required(*MODELER_ROLES)
+def form_preview(actor: Actor):
+    """A step's form (JSON body ``{"schema": {...}, "name": "..."}``) rendered as staff will see it; 422 when not a valid schema."""
+    body = request.get_json(silent=True)
+    schema = body.get("schema") if isinstance(body, dict) else None
+    name = str(body.get("name") or "form") if isinstance(body, dict) else "form"
+    if not isinstance(schema, dict):
+        raise InvalidInput("Форма має бути JSON-об’єктом", [FieldError(name, "Очікується JSON Schema — об’єкт {…}")])
+    errors = validation.form_errors(name, {name: schema})
+    if errors:
+        raise InvalidInput("Форма не є коректною JSON Schema", errors)
+    return render_template("_form_preview.html", schema=schema, fields=forms.fields(schema))
 
 
 @bp.route("/definitions/import")

@@ -2,6 +2,7 @@
 «Картка» properties and its live lint marks, deploying an imported diagram with its forms."""
 
 import io
+import json
 import re
 
 import docx
@@ -163,3 +164,42 @@ def test_the_versions_table_counts_running_cases_and_the_card_downloads_as_docx(
     assert response.status == 200
     rows = docx.Document(io.BytesIO(response.body())).tables[0].rows
     assert len(rows) == 2 + 13 + 2
+
+
+def test_a_steps_form_is_previewed_edited_with_validation_and_deployed_with_the_diagram(live_server, page):
+    login(page, live_server, "analyst")
+    open_modeler(page, live_server)
+    select(page, "send_to_executor")
+    editor = page.locator("[data-role=form-editor]")
+    preview = editor.locator("[data-role=form-preview-content]")
+    preview.wait_for()
+    assert editor.get_attribute("data-form") == "send_to_executor"
+    assert preview.locator("[data-field=executor_name] .label.required").inner_text() == "Виконавець"
+    schema = json.loads(editor.locator("[data-role=form-json]").input_value())
+    assert schema["required"] == ["executor_name", "transferred_on"]
+
+    editor.locator("[data-role=form-json]").fill("{ not json")
+    editor.locator("[data-action=apply-form]").click()
+    assert editor.locator("[data-role=form-message]").inner_text().startswith("Не JSON")
+    editor.locator("[data-role=form-json]").fill(json.dumps({"type": "nonsense"}))
+    editor.locator("[data-action=apply-form]").click()
+    editor.locator(".form-message.error", has_text="JSON Schema").wait_for()
+    assert editor.get_attribute("data-valid") == "false"
+
+    schema["properties"]["executor_name"]["title"] = "ПІБ виконавця"
+    schema["required"] = ["transferred_on"]
+    editor.locator("[data-role=form-json]").fill(json.dumps(schema, ensure_ascii=False))
+    editor.locator("[data-action=apply-form]").click()
+    page.wait_for_selector("[data-role=form-editor][data-valid=true]")
+    assert preview.locator("[data-field=executor_name] .label").inner_text() == "ПІБ виконавця"
+    assert preview.locator("[data-field=executor_name] .label.required").count() == 0
+
+    select(page, "application_received")
+    assert editor.get_attribute("data-form") == "start"
+    page.click("button[data-action=deploy]")
+    page.fill("[data-role=change-note]", "Підпис поля виконавця")
+    page.click("button[data-action=confirm-deploy]")
+    page.locator("[data-role=status]", has_text="Розгорнуто версію 2").wait_for()
+    forms = page.request.get(f"{live_server}/definitions/address_aid/forms.json").json()
+    assert forms["send_to_executor"]["properties"]["executor_name"]["title"] == "ПІБ виконавця"
+    assert forms["send_to_executor"]["required"] == ["transferred_on"]

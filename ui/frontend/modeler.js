@@ -18,6 +18,7 @@ import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 import lintModule from 'bpmn-js-bpmnlint';
 
 import { cardPropertiesModule, setProperty } from './card_properties.js';
+import { FormEditor } from './form_editor.js';
 import { lintConfig } from './lint.js';
 import { translateModule } from './translations.js';
 
@@ -102,6 +103,10 @@ export class ModelerPage {
     if (!response.ok) {
       throw new Error(`Не вдалося отримати BPMN (${response.status})`);
     }
+    if (this.root.dataset.formsUrl) {
+      const forms = await fetch(this.root.dataset.formsUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      this.forms = forms.ok ? await forms.json() : null;
+    }
     return response.text();
   }
 
@@ -146,19 +151,12 @@ export class ModelerPage {
   async post(url) {
     this.clearErrors();
     const { xml } = await this.modeler.saveXML({ format: true });
-    let request;
-    if (this.forms) {
-      // A diagram with its forms (the card import): multipart to the page's own route.
-      const body = new FormData();
-      body.append('file', new Blob([xml], { type: 'application/xml' }), `${this.root.dataset.key || 'diagram'}.bpmn`);
-      body.append('forms', JSON.stringify(this.forms));
-      request = { headers: { Accept: 'application/json', 'X-CSRFToken': this.csrf }, body };
-    } else {
-      request = {
-        headers: { 'Content-Type': 'application/xml; charset=utf-8', Accept: 'application/json', 'X-CSRFToken': this.csrf },
-        body: xml
-      };
-    }
+    // The diagram with its forms, multipart to the page's own route (session + CSRF header);
+    // forms not sent are taken from forms/<key>/ by the server.
+    const form = new FormData();
+    form.append('file', new Blob([xml], { type: 'application/xml' }), `${this.root.dataset.key || 'diagram'}.bpmn`);
+    form.append('forms', JSON.stringify(this.forms || {}));
+    const request = { headers: { Accept: 'application/json', 'X-CSRFToken': this.csrf }, body: form };
     const response = await fetch(url, { method: 'POST', credentials: 'same-origin', ...request });
     let body = null;
     try {
@@ -315,6 +313,10 @@ async function start() {
     return;
   }
   const page = new ModelerPage(root);
+  const formEditor = root.querySelector('[data-role=form-editor]');
+  if (formEditor) {
+    page.formEditor = new FormEditor(page, formEditor);
+  }
   // For the browser tests and for analysts' console work: the modeler and its page.
   window.marshrutModeler = page.modeler;
   window.marshrutModelerPage = page;
