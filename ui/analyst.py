@@ -15,7 +15,7 @@ from engine.config import PROJECT_ROOT
 from engine.errors import NotFound
 from engine.models import Definition
 from engine.roles import ACTIONS, ROLES
-from ui import bp, cards
+from ui import bp, cards, decisions
 from ui.auth import login_required
 
 #: Who may open the modeler (the API's deploy endpoint decides for itself who deploys).
@@ -132,6 +132,7 @@ def definition(key: str, actor: Actor):
     return render_template(
         "definition.html", row=row, versions=versions, latest=versions[0], steps=card_rows(row),
         xml_url=xml_url, may_model=may_model(actor), when=when, running=cards.running(key),
+        decision_tables=decisions.used_tables(row),
         card_docx_url=url_for("ui.card_docx", key=key, version=row.version),
     )
 

@@ -20,6 +20,7 @@ ALLOWED = {
     "htmx.org": "dist",
     "diagram-js": "assets",
     "bpmn-js-bpmnlint": "dist",
+    "dmn-js": "dist",
 }
 
 vendor = Blueprint("vendor", __name__)
