@@ -62,9 +62,18 @@ def _set(cell, text: str) -> None:
 
 
 def build(title: str, header: list[str], rows: list[list[str]], totals: list[tuple[str, str]], legend: str = LEGEND,
-          numbering_row: bool = True, merge_down: list[tuple[int, int, int]] = ()) -> bytes:
-    """A card document. ``merge_down``: (first row, last row, column) of rows whose cell is merged vertically."""
+          numbering_row: bool = True, merge_down: list[tuple[int, int, int]] = (), information_card: bool = False) -> bytes:
+    """A card document. ``merge_down``: (first row, last row, column) of rows whose cell is merged vertically;
+    ``information_card``: the service's information card (another table) comes first, as in seed 004."""
     document = docx.Document()
+    if information_card:
+        document.add_paragraph("Інформаційна картка адміністративної послуги")
+        info = document.add_table(rows=3, cols=3)
+        for row, (number, label, value) in zip(info.rows, [
+                ("1.", "Місцезнаходження суб’єкта надання адміністративної послуги", "м. Житомир, майдан С.П. Корольова, 7"),
+                ("2.", "Строк надання адміністративної послуги", "20 днів"),
+                ("3.", "Перелік підстав для відмови у наданні адміністративної послуги", "Дохід вище 130 %")]):
+            row.cells[0].text, row.cells[1].text, row.cells[2].text = number, label, value
     document.add_paragraph("ТЕХНОЛОГІЧНА КАРТКА")
     document.add_paragraph(title)
     width = len(header)
@@ -96,9 +105,9 @@ def build(title: str, header: list[str], rows: list[list[str]], totals: list[tup
     return out.getvalue()
 
 
-def seed_card() -> bytes:
-    """Seed 004's technological card (address aid)."""
-    return build(SEED_TITLE, HEADER, SEED_ROWS, SEED_TOTALS)
+def seed_card(information_card: bool = False) -> bytes:
+    """Seed 004's technological card (address aid), optionally after its information card."""
+    return build(SEED_TITLE, HEADER, SEED_ROWS, SEED_TOTALS, information_card=information_card)
 
 
 def housing_card() -> bytes:

@@ -25,6 +25,11 @@ def test_the_seed_card_gives_thirteen_stages_in_order_with_units_actions_and_ter
     assert card.legend["З"] == "затверджує"  # the legend's digit "3" read as the letter
 
 
+def test_the_card_table_is_found_after_the_information_cards_table():
+    card = tech_card.parse_docx(card_docs.seed_card(information_card=True))
+    assert len(card.rows) == 13 and (card.target_days, card.legal_days) == (20, 30)
+
+
 def test_the_seed_card_units_map_to_the_projects_roles_despite_typos_and_truncation():
     card = tech_card.parse_docx(card_docs.seed_card())
     roles = [card_to_bpmn.match_role(unit) for row in card.rows for unit, _action in row.units]
