@@ -192,7 +192,8 @@ def test_an_invalid_change_is_shown_on_the_element(live_server, page):
     # Deploying the broken diagram is refused the same way; fixing it clears the marks.
     page.click("button[data-action=deploy]")
     page.fill("[data-role=change-note]", "Спроба")
-    page.click("button[data-action=confirm-deploy]")
+    with page.expect_response(lambda response: "deploy" in response.url and response.request.method == "POST"):
+        page.click("button[data-action=confirm-deploy]")
     page.locator(".modeler-errors li", has_text="form_personal_file").wait_for()
     set_step_property(page, "form_personal_file", "action", "В")
     page.click("button[data-action=validate]")
