@@ -134,7 +134,7 @@ def generate(card: Card, key: str, name: str | None = None) -> Generated:
     """
     if not KEY_PATTERN.match(key):
         raise ValueError("process key must be lowercase latin letters, digits and _ (starting with a letter)")
-    name = clean(name or "") or _service_name(card)
+    name = clean(name or "")[:200] or _service_name(card)
     roles = _Roles()
     warnings = list(card.warnings)
     steps: list[_Step] = []

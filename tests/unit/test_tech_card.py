@@ -87,3 +87,9 @@ def test_new_units_get_transliterated_role_keys_listed_in_warnings():
 def test_a_bad_process_key_is_refused():
     with pytest.raises(ValueError):
         card_to_bpmn.generate(tech_card.parse_docx(card_docs.certificate_card()), "Bad Key")
+
+
+def test_the_process_name_is_the_services_name_or_the_one_given_cut_to_fit():
+    card = tech_card.parse_docx(card_docs.certificate_card())
+    assert 'name="Видача довідки про склад сім’ї"' in card_to_bpmn.generate(card, "family_certificate").bpmn
+    assert f'name="{"Я" * 200}"' in card_to_bpmn.generate(card, "family_certificate", "Я" * 1000).bpmn
