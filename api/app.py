@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = MarshrutApi(app)
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     from api import (admin, comments, definitions, documents, errors, health, incidents, input_guard, instances, me,
-                     notifications, observability, paperwork, reference, sla, tasks)
+                     notifications, observability, paperwork, reference, sla, tasks, tech_cards)
 
     observability.register(app)
     errors.register(app, api)
@@ -83,6 +83,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(docs_assets)
     ui.register(app)
     for module in (health, me, definitions, instances, tasks, sla, notifications, reference, admin, incidents, documents,
-                   comments, paperwork):
+                   comments, paperwork, tech_cards):
         api.register_blueprint(module.bp, url_prefix="/api/v1")
     return app

@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from api.config import settings_from_env
-from engine import cases, definitions, migrate, queries, users, views, worker, workflow_state
+from engine import card_export, card_to_bpmn, cases, definitions, migrate, queries, users, views, worker, workflow_state
 from engine import sandbox_guards
 from engine.access import Actor
-from engine.errors import EngineError, InvalidInput
+from engine.errors import EngineError, InvalidInput, NotFound
 from engine.models import Instance
 from engine.operation import attempts, operation
 from engine.store import Database
@@ -127,6 +127,63 @@ def deploy(paths: tuple[Path, ...]) -> None:
             click.echo(f"{row.key}: версія {row.version} ({state})")
     except EngineError as error:
         fail(error)
+
+
+@main.group("card")
+def card_group() -> None:
+    """Technological cards (DOCX): import as a diagram, export the deployed one."""
+
+
+@card_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--key", required=True, help="Ключ процесу (латиницею, напр. housing_subsidy)")
+@click.option("--name", default=None, help="Назва процесу (типово — назва послуги з картки)")
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False, path_type=Path),
+              help="Тека для KEY.bpmn і forms/KEY/ (типово — bpmn/ і forms/ проєкту)")
+@click.option("--force", is_flag=True, help="Перезаписати наявні файли")
+def card_import(file: Path, key: str, name: str | None, out_dir: Path | None, force: bool) -> None:
+    """Generate a diagram and its forms from a technological card (not deployed)."""
+    settings = settings_from_env()
+    try:
+        generated = card_to_bpmn.import_card(file.read_bytes(), key, name)
+    except EngineError as error:
+        fail(error)
+    bpmn_path = (out_dir or settings.bpmn_dir) / f"{key}.bpmn"
+    forms_dir = (out_dir / "forms" if out_dir else settings.forms_dir) / key
+    targets = [bpmn_path] + [forms_dir / f"{task}.json" for task in generated.forms]
+    existing = [str(p) for p in targets if p.exists()]
+    if existing and not force:
+        click.echo(f"Помилка: файли вже є (додайте --force, щоб перезаписати): {', '.join(existing)}", err=True)
+        sys.exit(1)
+    forms_dir.mkdir(parents=True, exist_ok=True)
+    bpmn_path.write_text(generated.bpmn, encoding="utf-8")
+    for task, schema in generated.forms.items():
+        (forms_dir / f"{task}.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for warning in generated.warnings:
+        click.echo(f"Увага: {warning}", err=True)
+    click.echo(f"{bpmn_path}: діаграма; {forms_dir}: форм {len(generated.forms)}")
+
+
+@card_group.command("export")
+@click.argument("key")
+@click.option("--version", "version", default=None, type=int, help="Версія (типово — остання)")
+@click.option("--out", "out_file", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Файл DOCX (типово KEY-card.docx)")
+def card_export_command(key: str, version: int | None, out_file: Path | None) -> None:
+    """Write the technological card of a deployed process as DOCX."""
+    env = Env()
+    try:
+        with env.db.unit_of_work() as uow:
+            rows = definitions.versions(uow, key)
+            row = next((r for r in rows if version is None or r.version == version), None)
+            if row is None:
+                raise NotFound(f"Версії {version} процесу «{key}» немає")
+            data = card_export.card_docx(row)
+    except EngineError as error:
+        fail(error)
+    path = out_file or Path(f"{key}-card.docx")
+    path.write_bytes(data)
+    click.echo(f"{path}: картка версії {row.version}")
 
 
 @main.group("users")

@@ -6,12 +6,13 @@ from flask_smorest import Blueprint
 from api.auth import require
 from api.deps import operation, settings
 from api.schemas import DefinitionArgs, DefinitionSchema, DefinitionSummarySchema, DeployedSchema, ValidationResultSchema
-from engine import definitions
+from engine import card_export, definitions
 from engine.access import Actor
 from engine.errors import FieldError, InvalidInput, NotFound
 from engine.forecast import card_warnings
 from engine.models import Definition
 
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 bp = Blueprint("definitions", __name__, description="Визначення процесів (BPMN)")
 
 
@@ -69,6 +70,17 @@ def get(args: dict, key: str, actor: Actor):
 def xml(args: dict, key: str, actor: Actor):
     """The BPMN XML of a version (latest by default)"""
     return Response(_version(key, args.get("version")).bpmn_xml, mimetype="application/xml")
+
+
+@bp.route("/process-definitions/<key>/card.docx")
+@require()
+@bp.arguments(DefinitionArgs, location="query")
+@bp.response(200, content_type=DOCX)
+def card_docx(args: dict, key: str, actor: Actor):
+    """The technological card of a version (latest by default) as DOCX, in the card's own layout"""
+    row = _version(key, args.get("version"))
+    return Response(card_export.card_docx(row), mimetype=DOCX,
+                    headers={"Content-Disposition": f'attachment; filename="{key}-v{row.version}-card.docx"'})
 
 
 def _uploaded_bundle() -> definitions.Bundle:

@@ -20,7 +20,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from engine import audit, diagram, element_support, form_bounds, numbering, validation
 from engine.errors import FieldError, InvalidInput, NotFound
-from engine.models import Definition
+from engine.models import Definition, Instance
 from engine.store import UnitOfWork
 from engine.timers import use_engine_clock
 
@@ -299,6 +299,22 @@ def latest_all(uow: UnitOfWork) -> list[Definition]:
         newest, (Definition.key == newest.c.key) & (Definition.version == newest.c.version)
     ).order_by(Definition.key)
     return list(uow.session.scalars(query))
+
+
+def running_counts(uow: UnitOfWork, key: str) -> dict[int, int]:
+    """How many cases run on each version of process ``key`` (versions with none are absent)."""
+    query = (select(Definition.version, func.count(Instance.id)).join(Instance, Instance.definition_id == Definition.id)
+             .where(Definition.key == key, Instance.status == "running").group_by(Definition.version))
+    return {version: count for version, count in uow.session.execute(query)}
+
+
+def declared_roles(uow: UnitOfWork) -> dict[str, str]:
+    """Roles the deployed diagrams' lanes declare beyond the fixed ones (``new_role``), with the unit's name."""
+    return {
+        lane.role: lane.name
+        for row in latest_all(uow) for lane in compiled(row).facts.lanes.values()
+        if lane.declared and lane.role in validation.known_roles(compiled(row).facts)
+    }
 
 
 def versions(uow: UnitOfWork, key: str) -> list[Definition]:

@@ -60,6 +60,8 @@ class Lane:
     id: str
     name: str
     role: str
+    #: The lane declares a role Marshrut did not know (``new_role`` = ``true``; made by the card import).
+    declared: bool = False
 
 
 @dataclass
@@ -94,7 +96,8 @@ def read_facts(process: etree._Element) -> DiagramFacts:
     facts = DiagramFacts(process.get("id", ""), process.get("name") or process.get("id", ""), properties_of(process))
     for lane in process.xpath(".//bpmn:lane", namespaces=NS):
         props = properties_of(lane)
-        info = Lane(lane.get("id", ""), lane.get("name") or lane.get("id", ""), props.get("role") or lane.get("id", ""))
+        info = Lane(lane.get("id", ""), lane.get("name") or lane.get("id", ""), props.get("role") or lane.get("id", ""),
+                    props.get("new_role") == "true")
         facts.lanes[info.id] = info
         for ref in lane.xpath("./bpmn:flowNodeRef", namespaces=NS):
             facts.lane_of[(ref.text or "").strip()] = info

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from engine import reference
+from engine import definitions, reference
 from engine.access import Actor
 from engine.errors import Conflict, FieldError, InvalidInput
 from engine.models import User
@@ -33,6 +33,9 @@ def create_user(
     :raise Conflict: the login exists.
     """
     unknown = [r for r in roles if r not in ROLES]
+    if unknown:  # a role a deployed diagram declares (a unit the card import did not know) is known too
+        declared = definitions.declared_roles(uow)
+        unknown = [r for r in unknown if r not in declared]
     if not login.strip() or not roles or unknown:
         message = f"Невідомі ролі: {', '.join(unknown)}" if unknown else "Потрібні логін і хоча б одна роль"
         raise InvalidInput(message, [FieldError("/roles" if unknown else "/login", message)])

@@ -23,6 +23,7 @@ from engine.roles import ACTIONS, LATIN_LOOKALIKES, PARTICIPATES, ROLES
 #: (an XML NCName in ASCII), at most 100 characters. Checked before any file path is built from it,
 #: so no id reads outside ``forms/`` (``/etc``, ``..``, ``a/b`` are refused).
 SAFE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}")
+NEW_ROLE_KEY = re.compile(r"^[a-z][a-z0-9_]{1,59}$")
 XSD_PATH = Path(SpiffWorkflow.__file__).parent / "bpmn" / "parser" / "schema" / "BPMN20.xsd"
 
 
@@ -103,16 +104,23 @@ def _process_errors(facts: DiagramFacts, forms: dict[str, Any]) -> list[FieldErr
     return errors
 
 
+def known_roles(facts: DiagramFacts) -> set[str]:
+    """The roles of :data:`ROLES` and those the diagram's lanes declare (``new_role``, snake_case keys)."""
+    declared = {lane.role for lane in facts.lanes.values() if lane.declared and NEW_ROLE_KEY.match(lane.role)}
+    return set(ROLES) | declared
+
+
 def _user_task_errors(facts: DiagramFacts, task_id: str, forms: dict[str, Any]) -> list[FieldError]:
     errors = []
     if not SAFE_ID.fullmatch(task_id) or ".." in task_id:
         errors.append(FieldError(task_id[:100], "Неприпустимий id завдання: лише латинські літери, цифри, «_», «-», «.», "
                                                 "починаючи з літери або «_», до 100 символів (він є назвою файлу форми)"))
+    roles = known_roles(facts)
     lane = facts.lane_of.get(task_id)
     props = facts.properties.get(task_id, {})
     if lane is None:
         errors.append(FieldError(task_id, "Завдання поза доріжкою (lane): перенесіть його в доріжку відповідального підрозділу"))
-    elif lane.role not in ROLES:
+    elif lane.role not in roles:
         errors.append(FieldError(
             task_id, f"Доріжка «{lane.name}» має невідому роль «{lane.role}»: задайте властивість role "
             f"доріжки одним із ключів: {', '.join(ROLES)}",
@@ -122,7 +130,7 @@ def _user_task_errors(facts: DiagramFacts, task_id: str, forms: dict[str, Any]) 
         errors.append(problem)
     errors += _limit_errors(task_id, props)
     for participant in parse_participants(props.get("participants", "")):
-        if participant["role"] not in ROLES:
+        if participant["role"] not in roles:
             errors.append(FieldError(task_id, f"Невідома роль учасника «{participant['role']}» у participants"))
         elif (problem := action_error(task_id, participant["action"])) is not None:
             errors.append(problem)

@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
     """Attach the pages, the vendor assets from node_modules and the template helpers."""
     # Each page module adds its routes to bp when imported.
     from ui import analyst, assets, auth, cases, casework, dashboard, incidents, intake, manage, meetings, pages, tasks  # noqa: F401
+    from ui import cards, decisions  # noqa: F401
 
     app.register_blueprint(bp)
     assets.register(app)

@@ -16,8 +16,8 @@ from engine.config import PROJECT_ROOT
 from engine.errors import NotFound
 from engine.models import Definition
 from engine.roles import ACTIONS, ROLES
+from ui import bp, cards, decisions
 from ui.assets import content_version
-from ui import bp
 from ui.auth import login_required
 
 #: Who may open the modeler; only analysts validate and deploy (as through the API).
@@ -138,7 +138,9 @@ def definition(key: str, actor: Actor):
     xml_url = url_for("ui.definition_xml", key=key, version=row.version)
     return render_template(
         "definition.html", row=row, versions=versions, latest=versions[0], steps=card_rows(row),
-        xml_url=xml_url, may_model=may_model(actor), when=when,
+        xml_url=xml_url, may_model=may_model(actor), when=when, running=cards.running(key),
+        decision_tables=decisions.used_tables(row),
+        card_docx_url=url_for("ui.card_docx", key=key, version=row.version),
     )
 
 
@@ -149,10 +151,10 @@ def modeler(key: str, actor: Actor):
     latest = _versions(key)[0]
     bundle_version = content_version(MODELER_BUNDLE) if MODELER_BUNDLE.is_file() else None
     return render_template(
-        "modeler.html", row=latest, bundle_version=bundle_version,
+        "modeler.html", row=latest, bundle_version=bundle_version, roles=cards.known_roles(), source="deployed",
         xml_url=url_for("ui.definition_xml", key=key, version=latest.version),
-        validate_url=url_for("ui.modeler_validate"), deploy_url=url_for("ui.modeler_deploy"),
-        card_url=url_for("ui.definition", key=key),
+        validate_url=url_for("ui.validate_bundle"), deploy_url=url_for("ui.deploy_bundle"),
+        card_url=url_for("ui.definition", key=key), forms_url=url_for("ui.definition_forms", key=key),
     )
 
 

@@ -34,7 +34,7 @@ def incidents_page(actor: Actor):
             detail = {
                 "process_key": instance.process_key, "version": definition.version,
                 "versions": [row.version for row in definitions.versions(uow, instance.process_key)],
-                "diagram_xml_url": url_for("definitions.xml", key=definition.key, version=definition.version),
+                "diagram_xml_url": url_for("ui.definition_xml", key=definition.key, version=definition.version),
                 "active_ids": [t.element_id for t in queries.open_tasks(uow, instance.id)],
             }
     return render_template("incidents.html", items=items, total=page.total, selected=selected, **detail)

@@ -145,8 +145,11 @@ def test_an_analyst_deploys_a_changed_diagram(live_server, page):
         modeler.get('modeling').updateLabel(task, 'Повідомлення заявника про рішення');
     }""")
     page.click("button[data-action=deploy]")
+    page.fill("[data-role=change-note]", "Строк реєстрації до 5 днів")  # the confirmation asks what changed
+    page.click("button[data-action=confirm-deploy]")
     status = page.locator("[data-role=status]")
     status.filter(has_text="Розгорнуто версію 2").wait_for()
+    assert page.locator("[data-role=version]").inner_text() == "Розгорнуто версію 2 (Строк реєстрації до 5 днів)."
     assert status.locator("a").get_attribute("href") == "/definitions/address_aid?version=2"
 
     response = page.request.get(f"{live_server}/api/v1/process-definitions/address_aid", headers=ANALYST_TOKEN)
@@ -156,6 +159,8 @@ def test_an_analyst_deploys_a_changed_diagram(live_server, page):
     steps = {s["element_id"]: s for s in body["steps"]}
     assert steps["register_application"]["days"] == 5
     assert steps["notify_applicant"]["name"] == "Повідомлення заявника про рішення"
+    assert page.request.get(f"{live_server}/api/v1/process-definitions/address_aid/xml").text().count(
+        '<camunda:property name="change_note" value="Строк реєстрації до 5 днів" />') == 1
 
     status.locator("a").click()
     page.wait_for_selector("table.steps")
@@ -188,6 +193,9 @@ def test_an_invalid_change_is_shown_on_the_element(live_server, page):
 
     # Deploying the broken diagram is refused the same way; fixing it clears the marks.
     page.click("button[data-action=deploy]")
+    page.fill("[data-role=change-note]", "Спроба")
+    with page.expect_response(lambda response: "deploy" in response.url and response.request.method == "POST"):
+        page.click("button[data-action=confirm-deploy]")
     page.locator(".modeler-errors li", has_text="form_personal_file").wait_for()
     set_step_property(page, "form_personal_file", "action", "В")
     page.click("button[data-action=validate]")

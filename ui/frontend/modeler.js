@@ -16,6 +16,11 @@ import {
 import CamundaBehaviorsModule from 'camunda-bpmn-js-behaviors/lib/camunda-platform';
 import camundaModdle from 'camunda-bpmn-moddle/resources/camunda.json';
 
+import lintModule from 'bpmn-js-bpmnlint';
+
+import { cardPropertiesModule, setProperty } from './card_properties.js';
+import { FormEditor } from './form_editor.js';
+import { lintConfig } from './lint.js';
 import { translateModule } from './translations.js';
 
 const ERROR_MARKER = 'marshrut-error';
@@ -57,6 +62,10 @@ export class ModelerPage {
     this.status = root.querySelector('[data-role=status]');
     this.errorList = root.querySelector('[data-role=errors]');
     this.marked = [];
+    this.source = root.dataset.source || 'deployed';
+    this.roles = JSON.parse(root.dataset.roles || '{}');
+    this.forms = null;
+    this.csrf = (document.querySelector('meta[name=csrf-token]') || {}).content || '';
     this.modeler = new BpmnModeler({
       container: root.querySelector('[data-role=canvas]'),
       propertiesPanel: { parent: root.querySelector('[data-role=properties]') },
@@ -65,8 +74,12 @@ export class ModelerPage {
         BpmnPropertiesProviderModule,
         CamundaPlatformPropertiesProviderModule,
         CamundaBehaviorsModule,
+        cardPropertiesModule,
+        lintModule,
         translateModule
       ],
+      marshrut: { roles: this.roles },
+      linting: { bpmnlint: lintConfig(Object.keys(this.roles)), active: true },
       moddleExtensions: { camunda: camundaModdle }
     });
     this.dirty = false;
@@ -81,13 +94,41 @@ export class ModelerPage {
     });
   }
 
-  async open() {
-    this.setStatus('info', 'Завантаження діаграми…');
+  /** The diagram: the deployed version's XML, or the one the card import left in sessionStorage. */
+  async diagramXml() {
+    if (this.source === 'import') {
+      const stored = JSON.parse(sessionStorage.getItem('marshrut-import') || 'null');
+      if (!stored) {
+        throw new Error('Немає діаграми з картки: завантажте картку на сторінці імпорту');
+      }
+      this.forms = stored.forms;
+      this.root.dataset.key = stored.key;
+      this.showImportWarnings(stored.warnings || []);
+      return stored.bpmn;
+    }
     const response = await fetch(this.urls.xml, { credentials: 'same-origin', headers: { Accept: 'application/xml' } });
     if (!response.ok) {
       throw new Error(`Не вдалося отримати BPMN (${response.status})`);
     }
-    const { warnings } = await this.modeler.importXML(await response.text());
+    if (this.root.dataset.formsUrl) {
+      const forms = await fetch(this.root.dataset.formsUrl, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      this.forms = forms.ok ? await forms.json() : null;
+    }
+    return response.text();
+  }
+
+  showImportWarnings(warnings) {
+    const list = this.root.querySelector('[data-role=warnings]');
+    if (!list) {
+      return;
+    }
+    list.replaceChildren(...warnings.map((text) => element('li', {}, text)));
+    list.hidden = warnings.length === 0;
+  }
+
+  async open() {
+    this.setStatus('info', 'Завантаження діаграми…');
+    const { warnings } = await this.modeler.importXML(await this.diagramXml());
     this.modeler.get('canvas').zoom('fit-viewport');
     this.setStatus('info', warnings.length
       ? `Діаграму відкрито; попереджень імпорту: ${warnings.length}`
@@ -117,16 +158,13 @@ export class ModelerPage {
   async post(url) {
     this.clearErrors();
     const { xml } = await this.modeler.saveXML({ format: true });
-    const response = await fetch(url, {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: {
-        'Content-Type': 'application/xml; charset=utf-8',
-        Accept: 'application/json',
-        'X-CSRFToken': csrfToken()
-      },
-      body: xml
-    });
+    // The diagram with its forms, multipart to the page's own route (session + CSRF header);
+    // forms not sent are taken from forms/<key>/ by the server.
+    const form = new FormData();
+    form.append('file', new Blob([xml], { type: 'application/xml' }), `${this.root.dataset.key || 'diagram'}.bpmn`);
+    form.append('forms', JSON.stringify(this.forms || {}));
+    const request = { headers: { Accept: 'application/json', 'X-CSRFToken': this.csrf }, body: form };
+    const response = await fetch(url, { method: 'POST', credentials: 'same-origin', ...request });
     let body = null;
     try {
       body = await response.json();
@@ -154,20 +192,55 @@ export class ModelerPage {
     this.root.dataset.checked = body ? 'valid' : 'invalid';
   }
 
+  /** Ask for a change note before deploying; resolves to the note, or null when cancelled. */
+  confirmDeploy() {
+    const dialog = this.root.querySelector('[data-role=deploy-dialog]');
+    const note = dialog.querySelector('[data-role=change-note]');
+    note.value = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => {
+        resolve(dialog.returnValue === 'confirm' && note.value.trim() ? note.value.trim() : null);
+      }, { once: true });
+      dialog.showModal();
+    });
+  }
+
+  /** The change note travels with the version: the process property `change_note`. */
+  recordChangeNote(note) {
+    const canvas = this.modeler.get('canvas');
+    const root = canvas.getRootElement();
+    const bo = root.businessObject;
+    const process = bo.$type === 'bpmn:Collaboration' ? (bo.participants || [])[0].processRef : bo;
+    setProperty(this.modeler.get('injector'), root, 'change_note', note, process);
+  }
+
   async deploy() {
+    const note = await this.confirmDeploy();
+    if (note === null) {
+      this.setStatus('info', 'Розгортання скасовано.');
+      return;
+    }
+    this.recordChangeNote(note);
     this.setStatus('info', 'Розгортання…');
     const body = await this.post(this.urls.deploy);
     if (!body) {
       this.root.dataset.checked = 'invalid';
       return;
     }
-    const link = element('a', { href: `${this.urls.card}?version=${body.version}` }, 'Відкрити картку');
+    const card = this.source === 'import' ? `${this.urls.card}${body.key}` : this.urls.card;
+    const link = element('a', { href: `${card}?version=${body.version}` }, 'Відкрити картку');
     const text = body.created === false
       ? `Змін немає: діаграма збігається з версією ${body.version}. `
       : `Розгорнуто версію ${body.version}. `;
     this.setStatus('ok', text, link);
     this.dirty = false;
     this.root.dataset.deployed = String(body.version);
+    const version = this.root.querySelector('[data-role=version]');
+    if (version) {
+      version.textContent = body.created === false
+        ? `Версія ${body.version} (без змін).`
+        : `Розгорнуто версію ${body.version} (${note}).`;
+    }
   }
 
   async download() {
@@ -247,6 +320,10 @@ async function start() {
     return;
   }
   const page = new ModelerPage(root);
+  const formEditor = root.querySelector('[data-role=form-editor]');
+  if (formEditor) {
+    page.formEditor = new FormEditor(page, formEditor);
+  }
   // For the browser tests and for analysts' console work: the modeler and its page.
   window.marshrutModeler = page.modeler;
   window.marshrutModelerPage = page;
