@@ -5,7 +5,7 @@ that fails to fire counts its attempts and waits before the next one; each notif
 e-mail is claimed, sent and marked on its own (``email_state``).
 
 Revision ID: 0006_incidents
-Revises: 0004
+Revises: 0005_security
 Create Date: 2026-12-04 15:30:00
 """
 from alembic import op
@@ -15,7 +15,7 @@ from engine.models import UtcDateTime
 
 
 revision = '0006_incidents'
-down_revision = '0004'
+down_revision = '0005_security'
 branch_labels = None
 depends_on = None
 

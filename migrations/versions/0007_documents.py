@@ -6,7 +6,7 @@ range of an index; filled here for the cases already registered. ``applicant_nam
 surname and initials the lists show.
 
 Revision ID: 0007_documents
-Revises: 0004
+Revises: 0006_incidents
 Create Date: 2026-12-04 15:30:00
 """
 from alembic import op
@@ -16,7 +16,7 @@ from engine import search
 
 
 revision = '0007_documents'
-down_revision = '0004'
+down_revision = '0006_incidents'
 branch_labels = None
 depends_on = None
 

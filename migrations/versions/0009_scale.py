@@ -6,7 +6,7 @@ Each reads one of these partial indexes (index-only on PostgreSQL once vacuumed)
 the tables, whose rows are mostly finished history.
 
 Revision ID: 0009_scale
-Revises: 0004
+Revises: 0007_documents
 Create Date: 2026-12-04 15:30:00
 """
 from alembic import op
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_scale'
-down_revision = '0004'
+down_revision = '0007_documents'
 branch_labels = None
 depends_on = None
 

@@ -7,7 +7,7 @@
 - ``tasks.provider_id``: the provider named by the decision for one delivery branch.
 
 Revision ID: 0010_rules
-Revises: 0004
+Revises: 0009_scale
 Create Date: 2026-12-04 15:30:00
 """
 from alembic import op
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = '0010_rules'
-down_revision = '0004'
+down_revision = '0009_scale'
 branch_labels = None
 depends_on = None
 
