@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
-import time
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 
 from bench.common import Caller, kyiv, log, prepare, scratch_database, serve, set_clock
 from bench.samples import APPLICATION, PATH, STEPS

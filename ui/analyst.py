@@ -6,9 +6,9 @@ bearer tokens only), over the same engine use cases as the API.
 
 from typing import Any
 
-from flask import Response, abort, jsonify, render_template, request, url_for
+from flask import Response, abort, render_template, request, url_for
 
-from api.deps import database, operation, settings
+from api.deps import database
 from engine import definitions as engine_definitions
 from engine.access import Actor
 from engine.business_calendar import KYIV
@@ -17,12 +17,11 @@ from engine.errors import NotFound
 from engine.models import Definition
 from engine.roles import ACTIONS, ROLES
 from ui import bp, cards, decisions
+from ui.cards import MODELER_ROLES
 from ui.assets import content_version
 from ui.auth import login_required
 
 #: Who may open the modeler; only analysts validate and deploy (as through the API).
-MODELER_ROLES = ("analyst", "admin")
-DEPLOY_ROLES = ("analyst",)
 MODELER_BUNDLE = PROJECT_ROOT / "ui" / "static" / "build" / "modeler.js"
 
 _UNIT_WORDS = {
@@ -168,28 +167,3 @@ def definition_xml(key: str, actor: Actor):
     if row is None:
         abort(404)
     return Response(row.bpmn_xml, mimetype="application/xml")
-
-
-def _posted_bundle() -> engine_definitions.Bundle:
-    """The modeler's diagram: BPMN XML in the body; forms and decision tables from the library folders."""
-    config = settings()
-    return engine_definitions.assemble("diagram.bpmn", request.get_data(), {}, config.bpmn_dir, config.forms_dir)
-
-
-@bp.route("/definitions/modeler/validate", methods=["POST"])
-@login_required(*DEPLOY_ROLES)
-def modeler_validate(actor: Actor):
-    """Перевірка діаграми з модельєра (422 — помилки за елементами, як в API)"""
-    compiled = engine_definitions.compile_bundle(_posted_bundle())
-    return jsonify({"valid": True, "key": compiled.key, "steps": compiled.steps})
-
-
-@bp.route("/definitions/modeler/deploy", methods=["POST"])
-@login_required(*DEPLOY_ROLES)
-def modeler_deploy(actor: Actor):
-    """Розгортання нової версії з модельєра"""
-    bundle = _posted_bundle()
-    with operation() as (uow, ctx):
-        row, created = engine_definitions.deploy(uow, bundle, actor.login, ctx.now())
-        uow.commit()
-        return jsonify({"key": row.key, "version": row.version, "created": created}), 201

@@ -17,6 +17,8 @@ from ui import bp, forms
 from ui.auth import login_required
 
 MODELER_ROLES = ("analyst", "admin")
+#: Deploying (and checking what would be deployed) needs the analyst role (SPEC §8); admins only look.
+DEPLOY_ROLES = ("analyst",)
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 MODELER_BUNDLE = PROJECT_ROOT / "ui" / "static" / "build" / "modeler.js"
 
@@ -129,14 +131,14 @@ def _posted_bundle() -> definitions.Bundle:
 
 
 @bp.route("/definitions/validate-bundle", methods=["POST"])
-@login_required(*MODELER_ROLES)
+@login_required(*DEPLOY_ROLES)
 def validate_bundle(actor: Actor):
     compiled = definitions.compile_bundle(_posted_bundle())
     return jsonify({"valid": True, "key": compiled.key, "steps": compiled.steps})
 
 
 @bp.route("/definitions/deploy-bundle", methods=["POST"])
-@login_required(*MODELER_ROLES)
+@login_required(*DEPLOY_ROLES)
 def deploy_bundle(actor: Actor):
     bundle = _posted_bundle()
     with operation() as (uow, ctx):

@@ -92,7 +92,8 @@ def test_a_batch_through_the_committee_decides_granted_and_refused_cases_with_th
         "task_ids": [tasks[c] for c in cases],
         "data": {"decision_number": "77", "decision_date": "2026-02-18"},
         "per_task": {str(tasks[cases[0]]): {"decision": "granted", "aid_amount": 2500},
-                     str(tasks[cases[1]]): {"decision": "refused", "refusal_ground": "other"}},
+                     str(tasks[cases[1]]): {"decision": "refused", "refusal_ground": "other",
+                                             "refusal_ground_text": "Подано недостовірні відомості"}},
     }).json
     assert [r["status"] for r in answer["results"]] == [200, 200]
     granted, refused = (api.as_("manager").instance(c) for c in cases)

@@ -134,15 +134,19 @@ def test_the_modeler_validates_and_deploys_through_its_own_routes_with_the_csrf_
     log_in(client, "analyst")
     xml = client.get("/definitions/address_aid/xml").get_data()
     assert xml.startswith(b"<?xml")
-    headers = {"Content-Type": "application/xml"}
-    assert client.post("/definitions/modeler/validate", data=xml, headers=headers).status_code == 400
+    def upload(diagram: bytes) -> dict:
+        return {"file": (io.BytesIO(diagram), "address_aid.bpmn"), "forms": "{}"}
+
+    assert client.post("/definitions/validate-bundle", data=upload(xml), content_type="multipart/form-data").status_code == 400
     token = re.search(r'<meta name="csrf-token" content="([^"]+)"', client.get("/definitions/address_aid/modeler")
                       .get_data(as_text=True)).group(1)
-    checked = client.post("/definitions/modeler/validate", data=xml, headers={**headers, "X-CSRFToken": token})
+    checked = client.post("/definitions/validate-bundle", data=upload(xml), content_type="multipart/form-data",
+                          headers={"X-CSRFToken": token})
     assert checked.status_code == 200 and checked.json["key"] == "address_aid"
     renamed = xml.replace('name="Надання адресної соціальної допомоги"'.encode(), 'name="Адресна допомога, нова версія"'.encode(), 1)
     assert renamed != xml
-    deployed = client.post("/definitions/modeler/deploy", data=renamed, headers={**headers, "X-CSRFToken": token})
+    deployed = client.post("/definitions/deploy-bundle", data=upload(renamed), content_type="multipart/form-data",
+                           headers={"X-CSRFToken": token})
     assert deployed.status_code == 201 and deployed.json["version"] == 2
     assert [e.data["version"] for e in audit_events(db, "definition_deployed") if e.actor == "analyst"] == [2]
 
