@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 #: The most steps one batch may name (a meeting's cases are tens, not thousands).
 MAX_TASKS = 500
+#: The largest id an id column holds (PostgreSQL's int4): larger ones are bad input, not a database error.
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ def check_request(task_ids: list[int], data: dict[str, Any], per_task: dict[str,
         errors.append(FieldError("/task_ids", "Вкажіть щонайменше одне завдання"))
     if len(task_ids) > MAX_TASKS:
         errors.append(FieldError("/task_ids", f"Не більше {MAX_TASKS} завдань за один раз"))
+    if any(not 0 < t <= MAX_ID for t in task_ids):
+        errors.append(FieldError("/task_ids", "Ідентифікатор завдання — ціле число від 1 до 2147483647"))
     if len(set(task_ids)) != len(task_ids):
         errors.append(FieldError("/task_ids", "Кожне завдання можна вказати лише один раз"))
     if not isinstance(data, dict):

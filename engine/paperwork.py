@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import audit, definitions, paper_files, queries, reference
+from engine.batch import MAX_ID
 from engine.access import Actor
 from engine.context import Context
 from engine.errors import FieldError, Forbidden, InvalidInput, NotFound
@@ -114,6 +115,8 @@ def _cases(uow: UnitOfWork, kind: str, paper: Kind, instance_ids: list[int]) -> 
         errors.append(FieldError("/instance_ids", "Повідомлення складається для однієї справи"))
     elif len(instance_ids) > MAX_CASES or len(set(instance_ids)) != len(instance_ids):
         errors.append(FieldError("/instance_ids", f"Не більше {MAX_CASES} різних справ"))
+    elif any(not 0 < i <= MAX_ID for i in instance_ids):
+        errors.append(FieldError("/instance_ids", "Ідентифікатор справи — ціле число від 1 до 2147483647"))
     if errors:
         raise InvalidInput("Неправильний перелік справ", errors)
     found = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(instance_ids)))}

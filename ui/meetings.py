@@ -102,8 +102,8 @@ def _submit(actor: Actor, step: str) -> tuple[list[dict[str, Any]], list[str]]:
         per_task[str(task_id)] = {k: v for k, v in own.items() if k not in DROP_WHEN or own.get(DROP_WHEN[k][0]) != DROP_WHEN[k][1]}
     try:
         done = batch.complete_batch(database(), settings(), actor, task_ids, shared, per_task, request_session())
-    except EngineError as error:
-        return [], [error.message]
+    except EngineError as error:  # the request as a whole is wrong (InvalidInput): say what, nothing done
+        return [], [error.message, *(e.message for e in getattr(error, "errors", []))]
     return [_result(o) for o in done.outcomes], []
 
 

@@ -8,6 +8,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from engine.models import Instance
 from tests.api.conftest import Http, problem
 from tests.integration.engine_walk import Walker
 from tests.meeting_cases import APPLICANTS, REFUSED_SURNAME, cases_at
@@ -205,3 +206,15 @@ def test_a_case_not_yet_checked_for_eligibility_cannot_go_into_the_minutes(api, 
 def test_a_role_outside_the_paper_s_steps_is_refused_before_any_case_is_looked_at(api, meeting):
     body = problem(paper(api, "director", "payment_register", [999_999], expect=403), 403)
     assert "999999" not in body["detail"]
+
+
+def test_the_register_carries_the_applicant_s_iban_when_the_case_has_one(api, meeting, db):
+    decide(api, meeting)
+    iban = "UA213223130000026007233566001"
+    with db.unit_of_work() as uow:  # the start form gains `iban` elsewhere; the register reads it where present
+        case = uow.session.get(Instance, meeting["Коваленко"])
+        case.data = {**case.data, "iban": iban}
+        uow.commit()
+    sheet = load_workbook(io.BytesIO(paper(api, "accounting_head", "payment_register", list(meeting.values())).data)).worksheets[0]
+    ibans = {row[1]: row[5] for row in sheet.iter_rows(min_row=7, max_row=9, values_only=True)}
+    assert ibans == {"Шевченко": None, "Коваленко": iban, "Ткаченко": None}

@@ -97,3 +97,14 @@ def test_the_head_records_the_committee_s_decisions_together_and_gets_the_regist
         page.click("#case-papers form[data-paper=decision_notice] button")
     text = "\n".join(p.text for p in Document(io.BytesIO(download.value.path().read_bytes())).paragraphs)
     assert "Вам призначено адресну соціальну допомогу в розмірі 3 000,00 грн" in text
+
+
+def test_ids_beyond_the_database_s_range_from_a_page_are_refused_as_bad_input_with_the_reason(page: Page, live_server):
+    login(page, live_server, "programs_deputy")
+    token = page.locator("meta[name=csrf-token]").get_attribute("content") or ""
+    huge = str(2**40)
+    meeting = page.request.post(f"{live_server}/meetings/commission", form={"task": huge, "step": "prepare_commission_minutes",
+                                                                           "csrf_token": token})
+    assert meeting.status == 200 and "2147483647" in meeting.text()
+    paper = page.request.post(f"{live_server}/papers/commission_minutes", form={"instance_id": huge, "csrf_token": token})
+    assert paper.status == 422
