@@ -4,6 +4,7 @@ Every request goes through the real app (routing, auth, schemas, error handlers)
 helpers assert the status code of each answer so a test reads as the conversation it is.
 """
 
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
@@ -168,6 +169,42 @@ def http(client: FlaskClient, actors: dict) -> Http:
 def api(http: Http, deployed: Database) -> Http:
     """Callers for every role with the shipped diagrams deployed."""
     return http
+
+
+class Browser:
+    """A page client that submits each form with its CSRF token, as a browser posting the page's form does.
+
+    Everything else is the wrapped test client's; requests to ``/api/`` are left as they are
+    (bearer-only, no CSRF).
+    """
+
+    TOKEN = re.compile(r'name="csrf[-_]token" (?:content|value)="([^"]+)"')
+
+    def __init__(self, client: FlaskClient) -> None:
+        self.client = client
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+    def token(self) -> str:
+        """The session's CSRF token, read from the login form or any page's ``<meta name="csrf-token">``."""
+        page = self.client.get("/login", follow_redirects=True).get_data(as_text=True)
+        found = self.TOKEN.search(page)
+        assert found, "no CSRF token on the page"
+        return found.group(1)
+
+    def post(self, path: str, *args: Any, data: Any = None, **kwargs: Any) -> TestResponse:
+        if not path.startswith("/api/") and (data is None or (isinstance(data, dict) and "csrf_token" not in data)):
+            data = {**(data or {}), "csrf_token": self.token()}
+        return self.client.post(path, *args, data=data, **kwargs)
+
+
+def sign_in(client: FlaskClient, role: str) -> Browser:
+    """Log ``client`` in through the login form as the fixture user of ``role`` (password ``pw-<role>``)."""
+    browser = Browser(client)
+    response = browser.post("/login", data={"login": role, "password": f"pw-{role}"})
+    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
+    return browser
 
 
 def problem(response: TestResponse, status: int) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 
 from engine.config import Settings
 from engine.models import AuditEvent
-from tests.api.conftest import Http, count_rows
+from tests.api.conftest import Browser, Http, count_rows, sign_in
 from tests.walks import APPLICATION
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -25,10 +25,8 @@ def settings(migrated: str, documents_dir: Path) -> Settings:
     return Settings(database_url=migrated, controlled_clock=True, documents_dir=documents_dir)
 
 
-def signed_in(client: FlaskClient, role: str) -> FlaskClient:
-    response = client.post("/login", data={"login": role, "password": f"pw-{role}"})
-    assert response.status_code in (302, 303), response.get_data(as_text=True)[:500]
-    return client
+def signed_in(client: FlaskClient, role: str) -> Browser:
+    return sign_in(client, role)
 
 
 def text_of(response) -> str:

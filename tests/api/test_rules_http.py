@@ -8,6 +8,7 @@ from flask import Flask
 
 from api.app import create_app
 from api.config import settings_from_env
+from tests.api.conftest import sign_in
 from tests.conftest import kyiv, set_now
 
 
@@ -20,8 +21,7 @@ def _app(settings, built_apps) -> Flask:
 
 
 def _dashboard(app: Flask) -> str:
-    client = app.test_client()
-    client.post("/login", data={"login": "manager", "password": "pw-manager"})
+    client = sign_in(app.test_client(), "manager")
     response = client.get("/dashboard")
     assert response.status_code == 200
     return response.get_data(as_text=True)
@@ -66,8 +66,7 @@ def test_the_case_page_shows_the_forecast_basis_and_the_endorsement_slack(settin
     client = app.test_client()
     created = client.post("/api/v1/process-instances", json={"process_key": "address_aid", "data": APPLICATION},
                           headers={"Authorization": "Bearer token-programs_dept"}).json
-    client.post("/login", data={"login": "manager", "password": "pw-manager"})
-    page = client.get(f"/cases/{created['id']}").get_data(as_text=True)
+    page = sign_in(client, "manager").get(f"/cases/{created['id']}").get_data(as_text=True)
     assert 'id="case-slack"' in page
     assert "за строками технологічної картки" in page
     assert "03.03.2026" in page  # endorse_by, the last working day before the 4 March meeting

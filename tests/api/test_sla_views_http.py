@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import event
 
-from tests.api.conftest import Http
+from tests.api.conftest import Http, sign_in
 from tests.conftest import kyiv
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
@@ -67,8 +67,7 @@ def test_step_durations_are_continuous_percentiles_on_both_backends(api: Http) -
 
 
 def _login(api: Http, role: str) -> None:
-    with api.client.session_transaction() as session:
-        session["login"] = role
+    sign_in(api.client, role)
 
 
 def test_dashboard_pages_the_overdue_lists_and_exports_every_row(api: Http, monkeypatch: pytest.MonkeyPatch) -> None:
