@@ -100,9 +100,20 @@ def run_automatic(workflow: BpmnWorkflow) -> Failure | None:
         failed = _failed_task(workflow, err, started)
         if failed is None:
             raise
-        message = str(err).strip() or type(err).__name__
-        return Failure(failed.task_spec.bpmn_id or failed.task_spec.name, str(failed.id), message[:MESSAGE_LIMIT])
+        return Failure(failed.task_spec.bpmn_id or failed.task_spec.name, str(failed.id), describe(err)[:MESSAGE_LIMIT])
     return None
+
+
+def describe(err: BaseException) -> str:
+    """What failed and why: Spiff's "Error evaluating expression …" alone does not say why, so
+    the underlying error (``ValueError: invalid literal for int() …``) is added to it."""
+    message = str(err).strip() or type(err).__name__
+    cause, seen = err.__cause__ or err.__context__, 0
+    while cause is not None and seen < 10:  # Spiff re-raises inside ``except``: the original is the context
+        if str(cause) and str(cause) not in message:
+            return f"{message} {type(cause).__name__}: {cause}"
+        cause, seen = cause.__cause__ or cause.__context__, seen + 1
+    return message
 
 
 def _failed_task(workflow: BpmnWorkflow, err: Exception, started: float) -> Any:

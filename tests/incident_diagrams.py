@@ -10,6 +10,12 @@ from engine import definitions
 from tests.conftest import ROOT
 
 MINIMAL = ROOT / "tests" / "data" / "minimal"
+#: Automatic work that passes every deploy check and still fails when it runs: the date the first
+#: step recorded is no whole number (ValueError). What the checks can see is wrong never deploys.
+FAILING_SCRIPT = "x = int(done_on)"
+FAILING_CELL = "int(done_on) &gt; 0"
+#: What the incident's message says of that failure (``invalid literal for int()``).
+FAILURE_TEXT = "int()"
 V1 = (MINIMAL / "mini.bpmn").read_text(encoding="utf-8")
 FORMS = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in (MINIMAL / "forms" / "mini").glob("*.json")}
 STEP_TWO_FORM = {

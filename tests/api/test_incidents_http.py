@@ -6,7 +6,7 @@ import pytest
 from engine import definitions
 from engine.operation import operation
 from tests.api.conftest import problem
-from tests.incident_diagrams import with_decision, with_script, without_compute
+from tests.incident_diagrams import FAILING_CELL, FAILING_SCRIPT, FAILURE_TEXT, with_decision, with_script, without_compute
 
 INCIDENT_FIELDS = {"id", "instance_id", "number", "element_id", "message", "created_at", "attempts"}
 
@@ -30,7 +30,7 @@ def failing_case(http, surname: str = "Коваль") -> tuple[int, dict]:
     return case, answer
 
 
-@pytest.mark.parametrize("broken", [with_script("x = undefined_name"), with_decision("true")], ids=["script", "cell"])
+@pytest.mark.parametrize("broken", [with_script(FAILING_SCRIPT), with_decision(FAILING_CELL)], ids=["script", "cell"])
 def test_a_completion_before_failing_automatic_work_answers_200_and_the_case_shows_the_incident(http, deploy, broken):
     deploy(broken)
     case, answer = failing_case(http)
@@ -53,13 +53,13 @@ def test_a_completion_before_failing_automatic_work_answers_200_and_the_case_sho
 
 def test_a_broken_version_is_repaired_over_http_fix_migrate_retry(http, deploy):
     deploy(without_compute())
-    deploy(with_script("x = undefined_name"))
+    deploy(with_script(FAILING_SCRIPT))
     case, answer = failing_case(http)
     incident_id = answer["instance"]["incidents"][0]["id"]
     admin, analyst = http.as_("admin"), http.as_("analyst")
 
     failed = admin.post(f"/incidents/{incident_id}/retry").json  # not fixed yet
-    assert failed["resolved_at"] is None and failed["attempts"] == 2 and "undefined_name" in failed["message"]
+    assert failed["resolved_at"] is None and failed["attempts"] == 2 and FAILURE_TEXT in failed["message"]
     problem(http.as_("manager").post(f"/incidents/{incident_id}/retry", 403), 403)
 
     refused = problem(analyst.post(f"/process-instances/{case}/migrate", 422, json={"version": 1}), 422)
@@ -83,7 +83,7 @@ def test_a_broken_version_is_repaired_over_http_fix_migrate_retry(http, deploy):
 
 def test_every_running_case_of_a_version_is_moved_at_once_with_a_result_per_case(http, deploy):
     deploy(without_compute())
-    deploy(with_script("x = undefined_name"))
+    deploy(with_script(FAILING_SCRIPT))
     stuck, _answer = failing_case(http, "Коваль")
     staff = http.as_("programs_dept")
     fresh = staff.start("mini", {"surname": "Шевчук"})["id"]  # still at step_one, which version 1 has

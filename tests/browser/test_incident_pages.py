@@ -5,7 +5,7 @@ from engine import cases, definitions
 from engine.operation import operation
 from tests.browser.conftest import login
 from tests.conftest import kyiv, set_now
-from tests.incident_diagrams import with_script
+from tests.incident_diagrams import FAILING_SCRIPT, FAILURE_TEXT, with_script
 from tests.integration.engine_walk import Walker
 
 
@@ -18,7 +18,7 @@ def deploy(db, settings, bundle) -> None:
 def failed_case(db, settings, actors):
     """A ``mini`` case whose script after the first step failed."""
     set_now(db, kyiv("2026-02-02 10:00"))
-    deploy(db, settings, with_script("x = undefined_name"))
+    deploy(db, settings, with_script(FAILING_SCRIPT))
     with operation(db, settings) as (uow, ctx):
         instance = cases.start_case(uow, actors["programs_dept"], ctx, "mini", {"surname": "Коваль"})
         uow.commit()
@@ -28,9 +28,9 @@ def failed_case(db, settings, actors):
 
 def test_the_case_page_shows_its_incident_and_the_failed_element_on_its_diagram(live_server, page, db, settings, actors):
     instance = failed_case(db, settings, actors)
-    login(page, live_server, "admin")
+    login(page, live_server, "manager")  # the admin administers, managers oversee cases (SPEC §8)
     page.goto(f"{live_server}/cases/{instance.id}")
-    assert "undefined_name" in page.locator(".case-incidents").inner_text()
+    assert FAILURE_TEXT in page.locator(".case-incidents").inner_text()
     page.wait_for_selector("#bpmn-diagram[data-state=ready]")
     failed = page.locator("#bpmn-diagram .djs-element.marshrut-error")
     assert failed.evaluate_all("shapes => shapes.map(s => s.dataset.elementId)") == ["compute"]
@@ -43,7 +43,7 @@ def test_an_analyst_sees_the_failed_element_migrates_the_case_and_retries_it(liv
     login(page, live_server, "analyst")
     page.click("nav >> text=Інциденти")
     row = page.locator("tr.incident")
-    assert row.count() == 1 and "undefined_name" in row.inner_text() and instance.number in row.inner_text()
+    assert row.count() == 1 and FAILURE_TEXT in row.inner_text() and instance.number in row.inner_text()
     page.wait_for_selector("#incident-diagram[data-state=ready]")
     failed = page.locator("#incident-diagram .djs-element.marshrut-error")
     assert failed.evaluate_all("shapes => shapes.map(s => s.dataset.elementId)") == ["compute"]

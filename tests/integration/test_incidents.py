@@ -10,12 +10,12 @@ from engine.errors import Conflict, EngineError, Forbidden
 from engine.models import AuditEvent, Incident, Instance, Notification, Task, Timer
 from engine.operation import operation
 from tests.conftest import kyiv
-from tests.incident_diagrams import with_decision, with_script, with_timer_then_script, without_compute
+from tests.incident_diagrams import FAILING_CELL, FAILING_SCRIPT, FAILURE_TEXT, with_decision, with_script, with_timer_then_script, without_compute
 from tests.integration.engine_walk import Walker
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
 # A script naming what does not exist; a decision cell written Camunda's way (`true`, not `True`).
-BROKEN = [(with_script("x = undefined_name"), "undefined_name"), (with_decision("true"), "true")]
+BROKEN = [(with_script(FAILING_SCRIPT), FAILURE_TEXT), (with_decision(FAILING_CELL), FAILURE_TEXT)]
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_a_failure_after_a_step_keeps_the_step_and_opens_an_incident_at_the_fail
 
 def test_a_broken_version_is_fixed_its_case_migrated_and_retried_and_the_case_goes_on(walker):
     assert deploy(walker, without_compute()) == 1
-    assert deploy(walker, with_script("x = undefined_name")) == 2
+    assert deploy(walker, with_script(FAILING_SCRIPT)) == 2
     case = walker.start("mini", {"surname": "Коваль"})
     walker.complete(case, "step_one", {"done_on": "2026-02-02"})
     [incident] = open_incidents(walker, case)
@@ -115,7 +115,7 @@ def test_a_broken_version_is_fixed_its_case_migrated_and_retried_and_the_case_go
 
 
 def test_a_resolved_incident_cannot_be_retried_and_only_admins_and_analysts_retry(walker):
-    deploy(walker, with_script("x = undefined_name"))
+    deploy(walker, with_script(FAILING_SCRIPT))
     case = walker.start("mini", {"surname": "Коваль"})
     walker.complete(case, "step_one", {"done_on": "2026-02-02"})
     [incident] = open_incidents(walker, case)
@@ -131,7 +131,7 @@ def test_a_resolved_incident_cannot_be_retried_and_only_admins_and_analysts_retr
 
 
 def test_a_failure_after_a_timer_keeps_the_timer_fired_and_opens_an_incident(walker):
-    deploy(walker, with_timer_then_script("2026-02-05T09:00:00+02:00", "x = undefined_name"))
+    deploy(walker, with_timer_then_script("2026-02-05T09:00:00+02:00", FAILING_SCRIPT))
     case = walker.start("mini", {"surname": "Коваль"})
     walker.complete(case, "step_one", {"done_on": "2026-02-02"})
     walker.at(kyiv("2026-02-05 10:00"))
@@ -183,13 +183,13 @@ def test_a_failing_gateway_condition_opens_an_incident_at_the_gateway(deployed, 
     with operation(walker.db, walker.settings) as (uow, _ctx):
         current = definitions.latest(uow, "address_aid")
         bpmn, dmn, forms = current.bpmn_xml, current.dmn_xml, current.forms
-    camunda_style = bpmn.replace("package_complete == True<", "package_complete == true<")  # `true`: a NameError
-    assert camunda_style != bpmn
-    deploy(walker, definitions.Bundle("address_aid.bpmn", camunda_style.encode(), {k: v.encode() for k, v in dmn.items()}, forms))
+    failing = bpmn.replace("package_complete == True<", "int(str(package_complete)) == 1<")  # int("True"): a ValueError
+    assert failing != bpmn
+    deploy(walker, definitions.Bundle("address_aid.bpmn", failing.encode(), {k: v.encode() for k, v in dmn.items()}, forms))
     case = walker.start("address_aid", APPLICATION)
     walker.complete(case, "accept_documents", ADDRESS_AID_STEPS["accept_documents"])
     [incident] = open_incidents(walker, case)
-    assert incident.element_id == "package_check" and "true" in incident.message
+    assert incident.element_id == "package_check" and FAILURE_TEXT in incident.message
     assert task_rows(walker, case)["accept_documents"] == "completed"
 
 
