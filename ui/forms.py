@@ -114,6 +114,8 @@ def _fill(f: Field, prop: dict[str, Any], value: Any) -> None:
         f.value = value is True
     elif f.widget == "json":
         f.value = json.dumps(value, ensure_ascii=False) if value is not None else ""
+    elif f.widget == "date" and isinstance(value, str) and ISO_DATE.match(value):
+        f.value = ".".join(reversed(value.split("-")))  # дд.мм.рррр whatever the browser's language
     else:
         f.value = _text(value) if value is not None else ""
     if f.widget in ("integer", "number"):
@@ -164,12 +166,29 @@ def parse(schema: dict[str, Any], form: MultiDict) -> tuple[dict[str, Any], dict
             except ValueError:
                 data[name], notes[f"/{name}"] = raw, "Неправильний формат даних"
             continue
+        if widget == "date":
+            data[name] = iso_date(raw)
+            if not ISO_DATE.match(data[name]):
+                notes[f"/{name}"] = "Введіть дату у форматі дд.мм.рррр"
+            continue
         value = _typed(prop, raw)
         if isinstance(value, str) and prop.get("type") in ("integer", "number", "boolean"):
             notes[f"/{name}"] = "Введіть ціле число" if prop.get("type") == "integer" else (
                 "Введіть число" if prop.get("type") == "number" else "Оберіть «Так» або «Ні»")
         data[name] = value
     return data, notes
+
+
+def iso_date(raw: str) -> str:
+    """``18.02.2026`` (or ``18.2.2026``, ``18/02/2026``) → ``2026-02-18``; ISO stays; anything else as typed."""
+    found = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})", raw)
+    if found:
+        day, month, year = found.groups()
+        try:
+            return date(int(year), int(month), int(day)).isoformat()
+        except ValueError:
+            return raw
+    return raw
 
 
 def _typed(prop: dict[str, Any], raw: str) -> Any:

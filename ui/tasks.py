@@ -21,7 +21,7 @@ from ui.casework import casework
 from ui.manage import reassign_choices
 from ui.story import story
 from ui.cases import ENGINE_KEYS, PER_PAGE, SLA_LABELS, data_props, error_page, process_names, role_name, status_label
-from ui.forms import display_rows, fields, parse, place_errors
+from ui.forms import display_rows, fields, iso_date, parse, place_errors
 
 MAX_FILTERED = 500  # a due-date filter is applied to at most this many tasks
 
@@ -37,7 +37,7 @@ def my_tasks(actor: Actor):
     page = max(args.get("page", 1, type=int) or 1, 1)
     due_before = _date(chosen["due_before"])
     if chosen["due_before"] and due_before is None:
-        flash("Дата «строк до» має бути у форматі РРРР-ММ-ДД", "error")
+        flash("Дата «строк до» має бути у форматі дд.мм.рррр", "error")
         chosen["due_before"] = None
     with operation() as (uow, ctx):
         query = {"process_key": chosen["process"], "sla_status": chosen["sla"], "mine": chosen["mine"], "everything": chosen["all"],
@@ -66,7 +66,7 @@ def _list(uow: Any, actor: Actor, ctx: Any, query: dict[str, Any], page: int, du
 
 def _date(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        return date.fromisoformat(iso_date(text.strip())) if text else None
     except ValueError:
         return None
 

@@ -86,3 +86,12 @@ def test_the_uploader_removes_a_document_from_the_page_and_others_see_no_remove_
     client.post(f"/documents/{document_id}/remove")
     documents = re.search(r'id="documents".*?</section>', text_of(client.get(f"/cases/{case['id']}"))).group(0)
     assert "скан.pdf" not in documents and "Документів ще немає" in documents
+
+
+def test_the_due_date_filter_takes_a_date_the_ukrainian_way(api: Http, app):
+    api.set_clock("2026-02-02T10:00:00+02:00")
+    api.as_("programs_dept").start("address_aid", APPLICATION)  # accept_documents due 03.02.2026
+    client = signed_in(app.test_client(), "programs_dept")
+    assert "Знайдено: 1" in text_of(client.get("/tasks", query_string={"due_before": "03.02.2026"}))
+    assert "Знайдено: 0" in text_of(client.get("/tasks", query_string={"due_before": "02.02.2026"}))
+    assert "дд.мм.рррр" in text_of(client.get("/tasks", query_string={"due_before": "завтра"}, follow_redirects=True))
