@@ -159,7 +159,7 @@ def test_an_analyst_deploys_a_changed_diagram(live_server, page):
     steps = {s["element_id"]: s for s in body["steps"]}
     assert steps["register_application"]["days"] == 5
     assert steps["notify_applicant"]["name"] == "Повідомлення заявника про рішення"
-    assert page.request.get(f"{live_server}/api/v1/process-definitions/address_aid/xml").text().count(
+    assert page.request.get(f"{live_server}/definitions/address_aid/xml").text().count(
         '<camunda:property name="change_note" value="Строк реєстрації до 5 днів" />') == 1
 
     status.locator("a").click()

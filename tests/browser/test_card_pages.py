@@ -176,7 +176,7 @@ def test_a_steps_form_is_previewed_edited_with_validation_and_deployed_with_the_
     assert editor.get_attribute("data-form") == "send_to_executor"
     assert preview.locator("[data-field=executor_name] .label.required").inner_text() == "Виконавець"
     schema = json.loads(editor.locator("[data-role=form-json]").input_value())
-    assert schema["required"] == ["executor_name", "transferred_on"]
+    assert schema["required"] == ["executor_name", "executor_transferred_on"]
 
     editor.locator("[data-role=form-json]").fill("{ not json")
     editor.locator("[data-action=apply-form]").click()
@@ -187,7 +187,7 @@ def test_a_steps_form_is_previewed_edited_with_validation_and_deployed_with_the_
     assert editor.get_attribute("data-valid") == "false"
 
     schema["properties"]["executor_name"]["title"] = "ПІБ виконавця"
-    schema["required"] = ["transferred_on"]
+    schema["required"] = ["executor_transferred_on"]
     editor.locator("[data-role=form-json]").fill(json.dumps(schema, ensure_ascii=False))
     editor.locator("[data-action=apply-form]").click()
     page.wait_for_selector("[data-role=form-editor][data-valid=true]")
@@ -202,4 +202,4 @@ def test_a_steps_form_is_previewed_edited_with_validation_and_deployed_with_the_
     page.locator("[data-role=status]", has_text="Розгорнуто версію 2").wait_for()
     forms = page.request.get(f"{live_server}/definitions/address_aid/forms.json").json()
     assert forms["send_to_executor"]["properties"]["executor_name"]["title"] == "ПІБ виконавця"
-    assert forms["send_to_executor"]["required"] == ["transferred_on"]
+    assert forms["send_to_executor"]["required"] == ["executor_transferred_on"]
