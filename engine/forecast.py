@@ -113,14 +113,15 @@ class Forecaster:
 
     def _step_end(self, node: str, entered_at: datetime) -> datetime:
         """A step entered at ``entered_at`` ends after its observed duration, else at its card limit."""
-        observed = self.history.get(node)
-        if observed is not None:
-            return entered_at + observed
-        self.used_card = True
         limit = StepLimit.from_properties(self.facts.properties.get(node, {}))
+        crisis = self.data.get("crisis") is True
+        observed = self.history.get(node)
+        if observed is not None and not (crisis and (limit.crisis_hours is not None or limit.crisis_days is not None)):
+            return entered_at + observed  # a crisis step keeps its own short limit: history is of ordinary cases
+        self.used_card = True
         if limit.days_min is not None:
             limit = replace(limit, days=limit.days_min, days_min=None)
-        due = step_due(self.ctx.calendar, limit, entered_at, self.dates, crisis=self.data.get("crisis") is True)
+        due = step_due(self.ctx.calendar, limit, entered_at, self.dates, crisis=crisis)
         return due or entered_at
 
     def _timer(self, expression: str, moment: datetime) -> datetime:
