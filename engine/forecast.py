@@ -21,6 +21,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.business_calendar import BusinessCalendar
 from engine.clock import FixedClock
@@ -167,7 +169,9 @@ def store_observed_durations(uow: UnitOfWork, process_key: str, now: datetime, c
         return False
     found = _compute(uow, process_key, today, calendar)
     uow.session.execute(delete(Setting).where(Setting.key.startswith(_setting_key(process_key, None), autoescape=True)))
-    uow.session.add(Setting(key=name, value=json.dumps({k: v.total_seconds() for k, v in sorted(found.items())})))
+    insert = postgresql_insert if uow.is_postgres else sqlite_insert  # another worker may store it first
+    value = json.dumps({k: v.total_seconds() for k, v in sorted(found.items())})
+    uow.session.execute(insert(Setting).values(key=name, value=value).on_conflict_do_nothing(index_elements=["key"]))
     return True
 
 

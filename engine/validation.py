@@ -82,11 +82,9 @@ def convention_errors(facts: DiagramFacts, forms: dict[str, Any]) -> list[FieldE
             except UnsafeExpression as err:
                 errors.append(FieldError(element_id, err.message))
     for element_id, props in facts.properties.items():
-        for name in ("reject_if", "provider"):  # expressions the engine evaluates itself
-            if name not in props:
-                continue
+        if "reject_if" in props:
             try:
-                check_source(props[name], mode="eval")
+                check_source(props["reject_if"], mode="eval")
             except UnsafeExpression as err:
                 errors.append(FieldError(element_id, err.message))
     return errors

@@ -12,12 +12,11 @@ from datetime import datetime
 from datetime import time as dt_time
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
-from engine import alerts, case_sync, cases, definitions, forecast, queries
+from engine import alerts, case_sync, cases, definitions, queries
 from engine.context import Context
 from engine.config import Settings
-from engine.models import Definition, Instance, Task, Timer
+from engine.models import Instance, Task, Timer
 from engine.operation import operation
 from engine.store import Database, UnitOfWork
 
@@ -63,7 +62,6 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
                 continue
         result.cases += 1
         result.timers_fired += len(fired)
-    store_step_history(db, settings)
     with operation(db, settings) as (uow, ctx):
         result.breaches = alerts.record_breaches(uow, ctx)
         result.forecasts = refresh_late_forecasts(uow, ctx)
@@ -71,19 +69,6 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
     with operation(db, settings) as (_uow, ctx):
         result.emails = alerts.send_pending_emails(db, settings, ctx)
     return result
-
-
-def store_step_history(db: Database, settings: Settings) -> None:
-    """Once a day per process, the observed step durations the forecasts use (SPEC §5), kept
-    where every API process reads them; another worker storing them first is no failure."""
-    with operation(db, settings) as (uow, ctx):
-        stored = [forecast.store_observed_durations(uow, key, ctx.now(), ctx.calendar)
-                  for key in uow.session.scalars(select(Definition.key).distinct())]
-        if any(stored):
-            try:
-                uow.commit()
-            except IntegrityError:
-                log.info("step history of today already stored by another worker")
 
 
 def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> int:
@@ -97,6 +82,7 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     simultaneous completion fail as a conflict.
     """
     now = ctx.now()
+    case_sync.store_step_history(uow, ctx)  # once a day per process, before the day's forecasts
     today = datetime.combine(ctx.calendar.local_date(now), dt_time(0), tzinfo=ctx.calendar.tz)
     # The cases with an overdue step first, on their own: as one query with a LIMIT the planner
     # walks every case in id order looking for late ones (half a second at 100,000 cases).
