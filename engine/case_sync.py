@@ -19,8 +19,8 @@ from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, step_due
 from engine.definitions import Compiled
 from engine.evaluator import engine_functions, evaluate
-from engine.forecast import Forecast, Forecaster, Position, observed_durations
-from engine.models import Instance, Task, Timer
+from engine.forecast import Forecast, Forecaster, Position, observed_durations, store_observed_durations
+from engine.models import Definition, Instance, Task, Timer
 from engine.store import UnitOfWork
 
 RUNNING = "running"
@@ -133,6 +133,16 @@ def forecast_of(uow: UnitOfWork, instance: Instance, compiled: Compiled, ctx: Co
     # While every open step is expected to end later than now, the forecast stays as it is;
     # from the earliest of those ends it moves with the clock (the worker looks again then).
     return Forecast(finish, forecaster.basis, min(expected.values()) if expected else None)
+
+
+def store_step_history(uow: UnitOfWork, ctx: Context) -> None:
+    """The day's observed step durations of every deployed process, computed once (by the
+    worker) and kept where every API process reads them (:func:`engine.forecast.store_observed_durations`).
+
+    Another worker storing the same day first is no failure of this pass (the insert gives way).
+    """
+    for key in list(uow.session.scalars(select(Definition.key).distinct())):
+        store_observed_durations(uow, key, ctx.now(), ctx.calendar)
 
 
 def case_dates_of(instance: Instance) -> CaseDates:

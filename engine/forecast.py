@@ -13,13 +13,16 @@ same linear interpolation between the two order statistics around rank 0.8·(n�
 with ``ROW_NUMBER``/``COUNT`` window functions.
 """
 
+import json
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.business_calendar import BusinessCalendar
 from engine.clock import FixedClock
@@ -27,7 +30,7 @@ from engine.context import Context
 from engine.deadlines import CaseDates, StepLimit, case_dates, step_due
 from engine.diagram import DiagramFacts
 from engine.evaluator import engine_functions, evaluate
-from engine.models import Task
+from engine.models import Setting, Task
 from engine.store import UnitOfWork
 from engine.timers import fires_at
 
@@ -113,14 +116,15 @@ class Forecaster:
 
     def _step_end(self, node: str, entered_at: datetime) -> datetime:
         """A step entered at ``entered_at`` ends after its observed duration, else at its card limit."""
-        observed = self.history.get(node)
-        if observed is not None:
-            return entered_at + observed
-        self.used_card = True
         limit = StepLimit.from_properties(self.facts.properties.get(node, {}))
+        crisis = self.data.get("crisis") is True
+        observed = self.history.get(node)
+        if observed is not None and not (crisis and (limit.crisis_hours is not None or limit.crisis_days is not None)):
+            return entered_at + observed  # a crisis step keeps its own short limit: history is of ordinary cases
+        self.used_card = True
         if limit.days_min is not None:
             limit = replace(limit, days=limit.days_min, days_min=None)
-        due = step_due(self.ctx.calendar, limit, entered_at, self.dates, crisis=self.data.get("crisis") is True)
+        due = step_due(self.ctx.calendar, limit, entered_at, self.dates, crisis=crisis)
         return due or entered_at
 
     def _timer(self, expression: str, moment: datetime) -> datetime:
@@ -138,19 +142,51 @@ _HISTORY_LOCK = threading.Lock()
 
 def observed_durations(uow: UnitOfWork, process_key: str, now: datetime, calendar: BusinessCalendar) -> dict[str, timedelta]:
     """The 80th percentile of each step's duration over the 180 days before today, for steps
-    completed at least 20 times then; computed once per process and day (per database)."""
+    completed at least 20 times then.
+
+    Once per process and day: kept in this process, read from the row the worker stored for the
+    day (:func:`store_observed_durations`), computed here only when the worker has not yet.
+    """
     today = calendar.local_date(now)
     key = (str(uow.session.get_bind().url), process_key, today)
     found = _HISTORY.get(key)
     if found is None:
-        since = calendar.end_of_day(today - timedelta(days=WINDOW_DAYS + 1))
-        until = calendar.end_of_day(today - timedelta(days=1))
-        found = _percentiles(uow, process_key, since, until)
+        stored = uow.session.execute(select(Setting.value).where(Setting.key == _setting_key(process_key, today))).scalar()
+        found = _decode(stored) if stored is not None else _compute(uow, process_key, today, calendar)
         with _HISTORY_LOCK:
             for old in [k for k in _HISTORY if k[2] != today]:
                 _HISTORY.pop(old, None)
             _HISTORY[key] = found
     return found
+
+
+def store_observed_durations(uow: UnitOfWork, process_key: str, now: datetime, calendar: BusinessCalendar) -> bool:
+    """The day's durations of a process computed once (by the worker) and kept in ``settings``,
+    so no request pays for the aggregate; the previous days' rows go. Returns whether it stored."""
+    today = calendar.local_date(now)
+    name = _setting_key(process_key, today)
+    if uow.session.get(Setting, name) is not None:
+        return False
+    found = _compute(uow, process_key, today, calendar)
+    uow.session.execute(delete(Setting).where(Setting.key.startswith(_setting_key(process_key, None), autoescape=True)))
+    insert = postgresql_insert if uow.is_postgres else sqlite_insert  # another worker may store it first
+    value = json.dumps({k: v.total_seconds() for k, v in sorted(found.items())})
+    uow.session.execute(insert(Setting).values(key=name, value=value).on_conflict_do_nothing(index_elements=["key"]))
+    return True
+
+
+def _setting_key(process_key: str, day: date | None) -> str:
+    return f"step_history:{process_key}:" + (day.isoformat() if day else "")
+
+
+def _decode(value: str) -> dict[str, timedelta]:
+    return {element: timedelta(seconds=seconds) for element, seconds in json.loads(value).items()}
+
+
+def _compute(uow: UnitOfWork, process_key: str, today: date, calendar: BusinessCalendar) -> dict[str, timedelta]:
+    since = calendar.end_of_day(today - timedelta(days=WINDOW_DAYS + 1))
+    until = calendar.end_of_day(today - timedelta(days=1))
+    return _percentiles(uow, process_key, since, until)
 
 
 def clear_history_cache() -> None:
@@ -242,7 +278,8 @@ def card_warnings(facts: DiagramFacts, ctx: Context, checksum: str, year: int) -
                     f"Строки кроків картки (нижні межі, з очікуванням засідання) не вкладаються у {name} строк "
                     f"{days} дн. для {late} з {check.days} робочих днів {year} року"
                     + (f" (наприклад, надійшло {check.examples[0]})" if check.examples and name == "цільовий" else "")
-                    + ": справи показуються «під загрозою» лише за прогнозом з фактичних тривалостей кроків.")
+                    + ". Поки кроки не мають історії (20 виконань за 180 днів), прогноз за карткою показує такі "
+                    "справи «під загрозою»; з історією прогноз спирається на фактичні тривалості кроків.")
     _WARNINGS[key] = warnings
     return list(warnings)
 

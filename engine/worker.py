@@ -131,6 +131,7 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     simultaneous completion fail as a conflict.
     """
     now = ctx.now()
+    case_sync.store_step_history(uow, ctx)  # once a day per process, before the day's forecasts
     today = datetime.combine(ctx.calendar.local_date(now), dt_time(0), tzinfo=ctx.calendar.tz)
     # The cases with an overdue step first, on their own: as one query with a LIMIT the planner
     # walks every case in id order looking for late ones (half a second at 100,000 cases).

@@ -170,6 +170,7 @@ def test_a_director_s_not_approved_sends_the_package_back_to_the_org_specialist_
     walker.complete(case, "director_resolution", {"approved": False, "resolution": "Бракує акта обстеження"})
     [back] = walker.open_tasks(case)
     assert (back.element_id, back.role) == ("send_to_director", "org_specialist")
+    assert back.inputs == {"approved": False, "resolution": "Бракує акта обстеження"}  # the reason comes with it
     assert walker.instance(case).data["resolution"] == "Бракує акта обстеження"
     walker.complete(case, "send_to_director", ADDRESS_AID_STEPS["send_to_director"])
     assert walker.open_ids(case) == ["director_resolution"]
@@ -184,6 +185,7 @@ def test_a_refused_endorsement_sends_the_draft_back_to_the_deputy_head_not_to_th
     walker.complete(case, "endorse_draft_decision", {"endorsed": False, "comment": "Уточнити суму"})
     [back] = walker.open_tasks(case)
     assert (back.element_id, back.role) == ("draft_committee_decision", "programs_deputy")
+    assert back.inputs == {"endorsed": False, "comment": "Уточнити суму"}
     with operation(walker.db, walker.settings) as (uow, _ctx):
         assert [t.element_id for t in queries.waiting_timers(uow, case) if not t.escalation] == []
     walker.complete(case, "draft_committee_decision", ADDRESS_AID_STEPS["draft_committee_decision"])

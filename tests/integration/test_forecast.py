@@ -136,3 +136,26 @@ def test_a_late_endorsement_shows_at_risk_before_any_date_passes(walker):
     assert instance.forecast_at == kyiv("2026-03-04 15:00")  # next meeting after today: 4 Mar
     assert case_sla(instance, instance.target_due, kyiv("2026-02-18 10:00")) == "at_risk"
     assert case_sla(instance, instance.legal_due, kyiv("2026-02-18 10:00")) == "on_track"
+
+
+def test_the_worker_stores_the_day_s_durations_once_and_requests_read_that_row(walker):
+    from sqlalchemy import delete, select
+
+    from engine.models import Setting
+    parent = walker.start("address_aid", APPLICATION)
+    add_history(walker, parent, ["register_application"], [timedelta(hours=5)] * 20, kyiv("2026-01-20 12:00"))
+    walker.tick()
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        keys = list(uow.session.scalars(select(Setting.key).where(Setting.key.like("step_history:%"))))
+        assert "step_history:address_aid:2026-02-02" in keys
+        uow.session.execute(delete(Task).where(Task.completed_by == "history"))  # the history is gone from the rows…
+        uow.commit()
+    forecast.clear_history_cache()
+    with operation(walker.db, walker.settings) as (uow, ctx):  # …but today's figures are the stored ones
+        assert forecast.observed_durations(uow, "address_aid", ctx.now(), ctx.calendar) == {"register_application": timedelta(hours=5)}
+    walker.tick()  # stored once a day: nothing new
+    walker.at(kyiv("2026-02-03 10:00")).tick()  # the next day: recomputed, yesterday's row removed
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        keys = list(uow.session.scalars(select(Setting.key).where(Setting.key.like("step_history:address_aid:%"))))
+        assert keys == ["step_history:address_aid:2026-02-03"]
+        assert forecast.observed_durations(uow, "address_aid", ctx.now(), ctx.calendar) == {}

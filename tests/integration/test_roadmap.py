@@ -278,3 +278,25 @@ def test_each_delivery_branch_is_bound_to_the_provider_the_decision_named(walker
     complete_by_id(walker, deliveries[5], ROADMAP_STEPS["deliver_service"])
     complete_by_id(walker, deliveries[1], ROADMAP_STEPS["deliver_service"])
     assert walker.instance(case).status == "completed"
+
+
+def test_a_crisis_case_is_forecast_within_its_24_hours_even_when_ordinary_decisions_take_days(walker):
+    import uuid
+    from datetime import timedelta
+
+    from engine import forecast
+    parent = start(walker)
+    with operation(walker.db, walker.settings) as (uow, _ctx):  # 20 ordinary decisions of 6 days each
+        for _ in range(20):
+            uow.session.add(Task(instance_id=parent, process_key=KEY, spiff_id=str(uuid.uuid4()), element_id="decide",
+                                 name="decide", role="dept_specialist", action="В", participants=[], participant_roles=",",
+                                 state="completed", created_at=kyiv("2026-01-10 10:00"), completed_at=kyiv("2026-01-16 10:00"),
+                                 completed_by="history", inputs={}))
+        uow.commit()
+    forecast.clear_history_cache()
+    case = start(walker, crisis=True)
+    walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
+    instance = walker.instance(case)
+    assert instance.forecast_at <= instance.target_due == kyiv("2026-02-03 10:00")
+    ordinary = start(walker)
+    assert walker.instance(ordinary).forecast_basis == "card"  # assess_needs has no history yet

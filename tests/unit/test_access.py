@@ -121,3 +121,31 @@ def test_an_actor_knows_its_roles_and_whether_it_oversees():
     assert not olena.has("director")
     assert olena.oversees
     assert not actor("programs_dept").oversees
+
+
+# --- delivery branches bound to a provider (SPEC §3.2, issue 12 item 4) -----------------------
+
+SHELTER = Actor("maryna", "Марина", frozenset({"provider"}), "myloserdia")
+SIGN_LANGUAGE = Actor("ivan", "Іван", frozenset({"provider"}), "utog")
+UNBOUND = Actor("petro", "Петро", frozenset({"provider"}))
+
+
+@pytest.mark.parametrize(
+    ("who", "task_provider", "completes"),
+    [
+        (SHELTER, "myloserdia", True),
+        (SIGN_LANGUAGE, "myloserdia", False),  # was allowed: any provider completed any branch
+        (UNBOUND, "myloserdia", False),
+        (UNBOUND, None, True),  # a provider step bound to no one is the role's
+        (SHELTER, None, True),
+    ],
+)
+def test_a_branch_bound_to_a_provider_is_completed_only_by_its_users(who, task_provider, completes):
+    assert may_complete(who, "provider", task_provider) is completes
+    assert may_view_task(who, "provider", [], task_provider) is completes
+
+
+def test_overseers_see_every_branch_but_complete_none():
+    manager = actor("manager")
+    assert may_view_task(manager, "provider", [], "myloserdia")
+    assert not may_complete(manager, "provider", "myloserdia")
