@@ -36,9 +36,9 @@ from werkzeug.security import generate_password_hash
 from bench import floor, generate, scale
 from bench.common import Caller, HttpSession, latency_stats, log, serve, set_clock
 from bench.samples import STEPS
-from engine import worker
-from engine.config import PROJECT_ROOT, Settings
-from engine.store import Database
+from marshrut.engine import worker
+from marshrut.engine.config import PROJECT_ROOT, Settings
+from marshrut.engine.store import Database
 
 MANAGER_VIEWS = ("/sla/summary", "/sla/steps", "/process-instances?sla=breached")
 WORKER_INTERVAL_S = 5.0

@@ -22,10 +22,10 @@ from typing import Any
 
 from bench.common import Caller, kyiv, log, prepare, scratch_database, serve, set_clock
 from bench.samples import APPLICATION, PATH, STEPS
-from engine import cases, queries, users, worker
-from engine.models import Instance
-from engine.operation import operation
-from engine.store import Database
+from marshrut.engine import cases, queries, users, worker
+from marshrut.engine.models import Instance
+from marshrut.engine.operation import operation
+from marshrut.engine.store import Database
 
 REGISTERED = kyiv("2026-02-02 10:00")
 MATERIALS = "prepare_commission_materials"

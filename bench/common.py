@@ -29,12 +29,12 @@ import requests
 import urllib3
 from sqlalchemy import create_engine, text
 
-from engine import definitions, migrate, users
-from engine.business_calendar import KYIV
-from engine.config import PROJECT_ROOT, Settings
-from engine.context import set_controlled_clock
-from engine.roles import ROLES
-from engine.store import Database
+from marshrut.engine import definitions, migrate, users
+from marshrut.engine.business_calendar import KYIV
+from marshrut.engine.config import PROJECT_ROOT, Settings
+from marshrut.engine.context import set_controlled_clock
+from marshrut.engine.roles import ROLES
+from marshrut.engine.store import Database
 
 POSTGRES_URL = os.environ.get(
     "MARSHRUT_BENCH_POSTGRES_URL",
@@ -156,7 +156,7 @@ def serve(url: str, workers: int, log_dir: Path) -> Iterator[Server]:
     log_path = log_dir / f"server-{port}.log"
     with open(log_path, "wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port),
+            [sys.executable, "-m", "marshrut.api.cli", "serve", "--no-worker", "--host", "127.0.0.1", "--port", str(port),
              "--workers", str(workers)],
             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_file, start_new_session=True,
         )

@@ -25,7 +25,7 @@ from sqlalchemy import inspect, text
 
 from bench import generate
 from bench.common import log, prepare, set_clock
-from engine.store import Database
+from marshrut.engine.store import Database
 
 #: The tables a load fills; their secondary indexes are rebuilt once after a PostgreSQL load.
 BIG_TABLES = ("process_instances", "tasks", "timers", "audit_events", "notifications")

@@ -38,9 +38,9 @@ from SpiffWorkflow.util.task import TaskState
 import orjson
 
 from bench.samples import APPLICATION, STEPS
-from engine import workflow_state
-from engine.business_calendar import KYIV, BusinessCalendar
-from engine.config import Settings
+from marshrut.engine import workflow_state
+from marshrut.engine.business_calendar import KYIV, BusinessCalendar
+from marshrut.engine.config import Settings
 
 
 def _day(value: str) -> date:

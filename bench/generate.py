@@ -33,13 +33,13 @@ from sqlalchemy import Table, select, text
 
 from bench.common import kyiv
 from bench.samples import APPLICATION, BEFORE_COMMITTEE, PATH, STEPS
-from engine import cases, definitions, queries, runtime, users
-from engine.alerts import BREACH_SUBJECTS
-from engine.clock import FixedClock
-from engine.config import Settings
-from engine.context import Context
-from engine.models import AuditEvent, Instance, Notification, Task, Timer, User
-from engine.store import Database
+from marshrut.engine import cases, definitions, queries, runtime, users
+from marshrut.engine.alerts import BREACH_SUBJECTS
+from marshrut.engine.clock import FixedClock
+from marshrut.engine.config import Settings
+from marshrut.engine.context import Context
+from marshrut.engine.models import AuditEvent, Instance, Notification, Task, Timer, User
+from marshrut.engine.store import Database
 
 #: The moment the generated department stands at (a Monday morning).
 NOW = kyiv("2026-03-02 10:00")

@@ -23,8 +23,8 @@ from typing import Any
 
 from bench import floor, http_load, scale, storage
 from bench.common import log, postgres_available, scratch_database
-from engine.config import PROJECT_ROOT
-from engine.store import Database
+from marshrut.engine.config import PROJECT_ROOT
+from marshrut.engine.store import Database
 
 BENCH = PROJECT_ROOT / "bench"
 KB = 1024

@@ -3,7 +3,7 @@
 import json
 from typing import Any
 
-from engine.config import PROJECT_ROOT
+from marshrut.engine.config import PROJECT_ROOT
 
 _SAMPLES: dict[str, Any] = json.loads((PROJECT_ROOT / "reference" / "demo_cases.json").read_text(encoding="utf-8"))
 

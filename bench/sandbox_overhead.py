@@ -8,9 +8,9 @@ import timeit
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from engine.business_calendar import BusinessCalendar
-from engine.clock import FixedClock
-from engine.evaluator import SAFE_BUILTINS, ScriptEngine
+from marshrut.engine.business_calendar import BusinessCalendar
+from marshrut.engine.clock import FixedClock
+from marshrut.engine.evaluator import SAFE_BUILTINS, ScriptEngine
 
 DATA = {"package_complete": True, "decision": "granted", "crisis": False, "total_income_3m": 9000,
         "family_members": 3, "income_per_member": 3000, "subsistence_minimum": 2595, "able_bodied_not_working": False,

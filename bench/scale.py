@@ -21,9 +21,9 @@ from sqlalchemy import text
 from bench import at_scale, generate
 from bench.common import Caller, HttpSession, latency_stats, log, prepare, serve, set_clock
 from bench.samples import STEPS
-from engine import worker
-from engine.config import Settings
-from engine.store import Database
+from marshrut.engine import worker
+from marshrut.engine.config import Settings
+from marshrut.engine.store import Database
 
 
 def _warm(server: Any, workers: int) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from engine.models import Base
-from engine.store import Database
+from marshrut.engine.models import Base
+from marshrut.engine.store import Database
 
 #: Each table of a case and how its rows point at the case.
 TABLES = {"process_instances": "id", "tasks": "instance_id", "timers": "instance_id",

@@ -17,15 +17,15 @@ import pytest
 from sqlalchemy import Connection, create_engine, text
 from werkzeug.security import generate_password_hash
 
-from engine import definitions, forecast, migrate, reference, users
-from engine.access import Actor
-from engine.business_calendar import KYIV
-from engine.clock import FixedClock
-from engine.config import PROJECT_ROOT, Settings
-from engine.context import Context, set_controlled_clock
-from engine.models import Base
-from engine.roles import ROLES
-from engine.store import Database
+from marshrut.engine import definitions, forecast, migrate, reference, users
+from marshrut.engine.access import Actor
+from marshrut.engine.business_calendar import KYIV
+from marshrut.engine.clock import FixedClock
+from marshrut.engine.config import PROJECT_ROOT, Settings
+from marshrut.engine.context import Context, set_controlled_clock
+from marshrut.engine.models import Base
+from marshrut.engine.roles import ROLES
+from marshrut.engine.store import Database
 
 BACKEND = os.environ.get("MARSHRUT_TEST_BACKEND", "sqlite")
 POSTGRES_URL = os.environ.get("MARSHRUT_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -6,7 +6,7 @@
 
 import json
 
-from engine import definitions
+from marshrut.engine import definitions
 from tests.conftest import ROOT
 
 MINIMAL = ROOT / "tests" / "data" / "minimal"

@@ -6,7 +6,7 @@ The same sample cases seed ``marshrut demo``; they live in ``reference/demo_case
 import json
 from typing import Any
 
-from engine.config import PROJECT_ROOT
+from marshrut.engine.config import PROJECT_ROOT
 
 _SAMPLES: dict[str, Any] = json.loads((PROJECT_ROOT / "reference" / "demo_cases.json").read_text(encoding="utf-8"))
 

@@ -15,10 +15,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from api.app import create_app
-from engine import definitions
-from engine.config import Settings
-from engine.store import Database
+from marshrut.api.app import create_app
+from marshrut.engine import definitions
+from marshrut.engine.config import Settings
+from marshrut.engine.store import Database
 from tests.conftest import kyiv
 
 API = "/api/v1"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.models import AuditEvent
+from marshrut.engine.models import AuditEvent
 from tests.api.conftest import Http, problem
 from tests.integration.engine_walk import Walker
 from tests.meeting_cases import APPLICANTS, cases_at

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from engine.config import Settings
-from engine.models import AuditEvent
+from marshrut.engine.config import Settings
+from marshrut.engine.models import AuditEvent
 from tests.api.conftest import Browser, Http, count_rows, sign_in
 from tests.walks import APPLICATION
 

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import event
 
-from engine import users
-from engine.models import AuditEvent, Task
+from marshrut.engine import users
+from marshrut.engine.models import AuditEvent, Task
 from tests.api.conftest import Http, count_rows, problem
 from tests.conftest import kyiv
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION, ROADMAP_APPLICATION, ROADMAP_STEPS

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine.config import Settings
-from engine.models import AuditEvent, Document
+from marshrut.engine.config import Settings
+from marshrut.engine.models import AuditEvent, Document
 from tests.api.conftest import Http, count_rows, problem
 from tests.walks import APPLICATION
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from engine.models import Definition, Instance
+from marshrut.engine.models import Definition, Instance
 from tests.api.conftest import Http, count_rows, problem
 from tests.api.test_errors_http import MINIMAL, multipart
 from tests.walks import APPLICATION

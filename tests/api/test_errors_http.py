@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from api.app import create_app
-from engine import users
-from engine.config import PROJECT_ROOT
-from engine.models import AuditEvent, Definition, Instance
+from marshrut.api.app import create_app
+from marshrut.engine import users
+from marshrut.engine.config import PROJECT_ROOT
+from marshrut.engine.models import AuditEvent, Definition, Instance
 from tests.api.conftest import Caller, Http, count_rows, problem
 from tests.conftest import kyiv
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION

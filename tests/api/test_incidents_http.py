@@ -3,8 +3,8 @@ POST /process-instances/{id}/migrate and a whole version's cases at once."""
 
 import pytest
 
-from engine import definitions
-from engine.operation import operation
+from marshrut.engine import definitions
+from marshrut.engine.operation import operation
 from tests.api.conftest import problem
 from tests.incident_diagrams import FAILING_CELL, FAILING_SCRIPT, FAILURE_TEXT, with_decision, with_script, without_compute
 

@@ -3,8 +3,8 @@
 import re
 from datetime import datetime, timezone
 
-from engine import users
-from engine.models import Notification
+from marshrut.engine import users
+from marshrut.engine.models import Notification
 from tests.api.conftest import Http
 from tests.api.test_clerk_pages import signed_in, text_of
 from tests.conftest import kyiv

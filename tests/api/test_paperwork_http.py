@@ -8,7 +8,7 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
-from engine.models import Instance
+from marshrut.engine.models import Instance
 from tests.api.conftest import Http, problem
 from tests.integration.engine_walk import Walker
 from tests.meeting_cases import APPLICANTS, REFUSED_SURNAME, cases_at

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from engine.models import AuditEvent
+from marshrut.engine.models import AuditEvent
 from tests.api.conftest import Http, count_rows
 from tests.walks import ROADMAP_APPLICATION, ROADMAP_STEPS
 

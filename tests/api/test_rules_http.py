@@ -6,8 +6,8 @@ from datetime import date
 import pytest
 from flask import Flask
 
-from api.app import create_app
-from api.config import settings_from_env
+from marshrut.api.app import create_app
+from marshrut.api.config import settings_from_env
 from tests.api.conftest import sign_in
 from tests.conftest import kyiv, set_now
 

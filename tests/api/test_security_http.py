@@ -19,12 +19,12 @@ from flask.sessions import SecureCookieSessionInterface
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from api import secret
-from api.app import create_app
-from api.config import settings_from_env
-from engine import logins, users
-from engine.config import Settings
-from engine.models import AuditEvent, LoginFailure
+from marshrut.api import secret
+from marshrut.api.app import create_app
+from marshrut.api.config import settings_from_env
+from marshrut.engine import logins, users
+from marshrut.engine.config import Settings
+from marshrut.engine.models import AuditEvent, LoginFailure
 from tests.api.conftest import API
 from tests.conftest import BACKEND
 
@@ -385,7 +385,7 @@ def test_step_names_that_look_like_formulas_reach_the_managers_csv_as_text(api, 
     ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), ("-1,5", "-1,5"), ("Прийом документів", "Прийом документів"), (3, 3),
 ])
 def test_csv_cells_that_start_like_a_formula_are_escaped(value: Any, written: Any):
-    from ui.dashboard import csv_cell
+    from marshrut.ui.dashboard import csv_cell
 
     assert csv_cell(value) == written
 

@@ -17,8 +17,8 @@ import requests
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
 
-from engine import logins
-from engine.config import PROJECT_ROOT
+from marshrut.engine import logins
+from marshrut.engine.config import PROJECT_ROOT
 from tests.api.test_serve_smoke import MARSHRUT, START_SECONDS, free_port, log_tail
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

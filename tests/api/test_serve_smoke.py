@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from engine.config import PROJECT_ROOT
+from marshrut.engine.config import PROJECT_ROOT
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
 MARSHRUT = str(Path(sys.executable).parent / "marshrut")

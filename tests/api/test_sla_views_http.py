@@ -71,7 +71,7 @@ def _login(api: Http, role: str) -> None:
 
 
 def test_dashboard_pages_the_overdue_lists_and_exports_every_row(api: Http, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ui import dashboard
+    from marshrut.ui import dashboard
 
     _cases(api, [60, 120, 300])
     api.set_clock(kyiv("2026-02-24 10:00"))

@@ -6,7 +6,7 @@ import re
 import pytest
 from flask import url_for
 
-from ui.assets import STATIC, VENDOR_FILES
+from marshrut.ui.assets import STATIC, VENDOR_FILES
 
 
 @pytest.mark.parametrize("endpoint, values", [("ui.static", {"filename": "marshrut.css"}),

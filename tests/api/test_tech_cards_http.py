@@ -5,7 +5,7 @@ import json
 
 import docx
 
-from engine import tech_card, users
+from marshrut.engine import tech_card, users
 from tests import card_docs
 from tests.api.conftest import problem
 from tests.conftest import kyiv

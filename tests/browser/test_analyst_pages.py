@@ -7,7 +7,7 @@ import json
 import pytest
 from flask import render_template
 
-from api.app import create_app
+from marshrut.api.app import create_app
 from tests.browser.conftest import SCREENSHOTS, login
 
 #: The technological card of seed 004: one row per user task, in the card's order.

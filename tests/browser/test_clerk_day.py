@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from engine.config import PROJECT_ROOT, Settings
+from marshrut.engine.config import PROJECT_ROOT, Settings
 from tests.browser.conftest import login
 from tests.browser.test_staff_pages import shot
 from tests.conftest import kyiv, set_now

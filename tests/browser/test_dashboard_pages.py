@@ -6,7 +6,7 @@ import io
 
 from playwright.sync_api import expect
 
-from engine import cases, queries, worker
+from marshrut.engine import cases, queries, worker
 from tests.browser.conftest import login
 from tests.browser.test_staff_pages import logout, shot
 from tests.conftest import context_at, kyiv, set_now

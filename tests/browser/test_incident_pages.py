@@ -1,8 +1,8 @@
 """The incidents page: an analyst sees the failed element on the diagram, moves the case to the
 fixed version and retries it, without touching the database."""
 
-from engine import cases, definitions
-from engine.operation import operation
+from marshrut.engine import cases, definitions
+from marshrut.engine.operation import operation
 from tests.browser.conftest import login
 from tests.conftest import kyiv, set_now
 from tests.incident_diagrams import FAILING_SCRIPT, FAILURE_TEXT, with_script

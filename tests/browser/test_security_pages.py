@@ -3,7 +3,7 @@ works, and the browser reports no refused script, style or connection."""
 
 from playwright.sync_api import Page
 
-from engine import cases, queries
+from marshrut.engine import cases, queries
 from tests.browser.conftest import login
 from tests.browser.test_staff_pages import logout
 from tests.conftest import context_at, kyiv, set_now

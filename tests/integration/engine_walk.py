@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from engine import cases, queries, worker
-from engine.access import Actor
-from engine.config import Settings
-from engine.models import Instance, Task
-from engine.operation import operation
-from engine.store import Database
+from marshrut.engine import cases, queries, worker
+from marshrut.engine.access import Actor
+from marshrut.engine.config import Settings
+from marshrut.engine.models import Instance, Task
+from marshrut.engine.operation import operation
+from marshrut.engine.store import Database
 from tests.conftest import kyiv, set_now
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from engine import audit, queries
-from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.operation import operation
+from marshrut.engine import audit, queries
+from marshrut.engine.errors import Conflict, Forbidden, InvalidInput
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION, REFUSED
@@ -141,7 +141,7 @@ def test_a_participant_sees_the_registers_step_but_cannot_complete_it(walker):
 def test_completing_a_step_twice_is_a_conflict(walker):
     case = walker.start("address_aid", APPLICATION)
     task = walker.complete(case, "accept_documents", {"package_complete": True})
-    from engine import cases
+    from marshrut.engine import cases
 
     with operation(walker.db, walker.settings) as (uow, ctx), pytest.raises(Conflict):
         cases.complete_task(uow, walker.actors["programs_dept"], ctx, task.id, {"package_complete": True})

@@ -10,10 +10,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from engine import alerts, sla, users
-from engine.clock import FixedClock, SystemClock
-from engine.models import Notification
-from engine.operation import operation
+from marshrut.engine import alerts, sla, users
+from marshrut.engine.clock import FixedClock, SystemClock
+from marshrut.engine.models import Notification
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.walks import APPLICATION

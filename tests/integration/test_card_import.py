@@ -2,9 +2,9 @@
 
 import pytest
 
-from engine import card_to_bpmn, definitions, queries, tech_card, users
-from engine.errors import InvalidInput
-from engine.operation import operation
+from marshrut.engine import card_to_bpmn, definitions, queries, tech_card, users
+from marshrut.engine.errors import InvalidInput
+from marshrut.engine.operation import operation
 from tests import card_docs
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker

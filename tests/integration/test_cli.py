@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from engine import users
-from engine.models import AuditEvent, Definition, Task, User
-from engine.store import Database
+from marshrut.engine import users
+from marshrut.engine.models import AuditEvent, Definition, Task, User
+from marshrut.engine.store import Database
 from tests.conftest import ROOT, empty_tables, kyiv, set_now
 from tests.walks import APPLICATION
 

@@ -6,10 +6,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from engine import definitions
-from engine.errors import InvalidInput
-from engine.models import Definition
-from engine.operation import operation
+from marshrut.engine import definitions
+from marshrut.engine.errors import InvalidInput
+from marshrut.engine.models import Definition
+from marshrut.engine.operation import operation
 from tests.conftest import ROOT, kyiv
 from tests.integration.engine_walk import Walker
 

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from engine import forecast, queries
-from engine.models import Task
-from engine.operation import operation
+from marshrut.engine import forecast, queries
+from marshrut.engine.models import Task
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION, ROADMAP_APPLICATION, ROADMAP_STEPS
@@ -110,7 +110,7 @@ def test_a_new_case_on_a_quiet_department_with_fast_history_is_on_track(walker):
     # record, registers, notice 2 h each: Wed 4 Feb 15:00
     assert instance.forecast_at == kyiv("2026-02-04 15:00")
     assert instance.forecast_basis == "history"
-    from engine.views import case_sla
+    from marshrut.engine.views import case_sla
     assert case_sla(instance, instance.target_due, kyiv("2026-02-02 10:00")) == "on_track"
 
 
@@ -124,7 +124,7 @@ def test_a_late_endorsement_shows_at_risk_before_any_date_passes(walker):
     instance = walker.instance(case)
     # endorsed by 12:00 today would reach Wednesday's meeting (18 Feb)
     assert instance.forecast_at == kyiv("2026-02-18 15:00")
-    from engine.views import case_sla
+    from marshrut.engine.views import case_sla
     assert case_sla(instance, instance.target_due, kyiv("2026-02-17 10:00")) == "on_track"
     assert instance.data["endorse_by"] == "2026-03-03"  # last working day before the 4 Mar meeting
 
@@ -141,7 +141,7 @@ def test_a_late_endorsement_shows_at_risk_before_any_date_passes(walker):
 def test_the_worker_stores_the_day_s_durations_once_and_requests_read_that_row(walker):
     from sqlalchemy import delete, select
 
-    from engine.models import Setting
+    from marshrut.engine.models import Setting
     parent = walker.start("address_aid", APPLICATION)
     add_history(walker, parent, ["register_application"], [timedelta(hours=5)] * 20, kyiv("2026-01-20 12:00"))
     walker.tick()

@@ -5,10 +5,10 @@ retry move the case on."""
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, evaluator, incidents, migration, queries, runtime
-from engine.errors import Conflict, EngineError, Forbidden
-from engine.models import AuditEvent, Incident, Instance, Notification, Task, Timer
-from engine.operation import operation
+from marshrut.engine import definitions, evaluator, incidents, migration, queries, runtime
+from marshrut.engine.errors import Conflict, EngineError, Forbidden
+from marshrut.engine.models import AuditEvent, Incident, Instance, Notification, Task, Timer
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.incident_diagrams import FAILING_CELL, FAILING_SCRIPT, FAILURE_TEXT, with_decision, with_script, with_timer_then_script, without_compute
 from tests.integration.engine_walk import Walker
@@ -122,7 +122,7 @@ def test_a_resolved_incident_cannot_be_retried_and_only_admins_and_analysts_retr
     with pytest.raises(Forbidden):
         retry(walker, incident.id, role="manager")
     with operation(walker.db, walker.settings) as (uow, ctx):
-        from engine import cases
+        from marshrut.engine import cases
         cases.cancel_case(uow, walker.actors["manager"], ctx, case, "Помилка в діаграмі")
         uow.commit()
     assert open_incidents(walker, case) == []  # a cancelled case leaves no open incident

@@ -6,10 +6,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from engine import cases, definitions
-from engine.errors import Conflict, Forbidden
-from engine.models import Task
-from engine.operation import operation
+from marshrut.engine import cases, definitions
+from marshrut.engine.errors import Conflict, Forbidden
+from marshrut.engine.models import Task
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 

@@ -3,9 +3,9 @@
 import pytest
 from sqlalchemy.exc import DBAPIError
 
-from engine.errors import CaseChanged
-from engine.models import Setting
-from engine.operation import ATTEMPTS, attempts
+from marshrut.engine.errors import CaseChanged
+from marshrut.engine.models import Setting
+from marshrut.engine.operation import ATTEMPTS, attempts
 
 
 class _Deadlock(Exception):

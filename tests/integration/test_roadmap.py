@@ -5,10 +5,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine import cases, definitions, queries
-from engine.errors import Forbidden, InvalidInput
-from engine.models import AuditEvent, Task
-from engine.operation import operation
+from marshrut.engine import cases, definitions, queries
+from marshrut.engine.errors import Forbidden, InvalidInput
+from marshrut.engine.models import AuditEvent, Task
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 from tests.walks import ROADMAP_APPLICATION, ROADMAP_STEPS
@@ -46,7 +46,7 @@ def complete_by_id(walker: Walker, task: Task, data: dict[str, Any]) -> None:
 
 def providing(services: list[int]) -> dict[str, Any]:
     """The decision to provide ``services``, each from the first provider the catalogue gives for it."""
-    from engine import reference
+    from marshrut.engine import reference
     return {**ROADMAP_STEPS["decide"], "services": services,
             "providers": {str(c): reference.service_provider_ids(c)[0] for c in services}}
 
@@ -126,7 +126,7 @@ def test_a_crisis_case_turns_at_risk_and_then_breached_by_the_hour(walker):
     case = start(walker, crisis=True)
     walker.complete(case, "register_application", ROADMAP_STEPS["register_application"])
     with operation(walker.db, walker.settings) as (_uow, ctx):
-        from engine.views import case_sla
+        from marshrut.engine.views import case_sla
         instance = walker.instance(case)
         assert case_sla(instance, instance.target_due, kyiv("2026-02-07 16:00")) == "on_track"
         assert case_sla(instance, instance.target_due, kyiv("2026-02-07 16:01")) == "breached"
@@ -254,7 +254,7 @@ def test_refusal_stays_possible_for_other_categories(walker):
 
 
 def test_every_no_refusal_category_of_the_reference_data_is_in_the_diagram_s_rule(deployed, settings):
-    from engine import reference
+    from marshrut.engine import reference
     with operation(deployed, settings) as (uow, _ctx):
         rule = definitions.compiled(definitions.latest(uow, KEY)).step("decide")["reject_if"]
     for item in reference.circumstances():
@@ -284,7 +284,7 @@ def test_a_crisis_case_is_forecast_within_its_24_hours_even_when_ordinary_decisi
     import uuid
     from datetime import timedelta
 
-    from engine import forecast
+    from marshrut.engine import forecast
     parent = start(walker)
     with operation(walker.db, walker.settings) as (uow, _ctx):  # 20 ordinary decisions of 6 days each
         for _ in range(20):

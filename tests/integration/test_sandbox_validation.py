@@ -4,7 +4,7 @@ what Spiff can evaluate passes."""
 
 import pytest
 
-from engine import definitions
+from marshrut.engine import definitions
 from tests.integration.test_validation import (
     ACTION, MINI_BPMN, MINI_FORMS, compile_text, errors_of, mutated, only_error_at, with_gateway, with_script, with_timer,
 )

@@ -5,7 +5,7 @@ import json
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from engine import migrate
+from marshrut.engine import migrate
 
 
 def test_cases_registered_before_the_migration_are_found_after_it(tmp_path):

@@ -7,7 +7,7 @@ statements on every ROLLBACK; the data is the same either way, which the first t
 import pytest
 from sqlalchemy import event, select, text, update
 
-from engine.models import Setting
+from marshrut.engine.models import Setting
 
 from tests.conftest import BACKEND
 
@@ -88,7 +88,7 @@ def test_a_statement_read_in_many_requests_stays_prepared_on_its_connection(db):
 def test_of_two_units_of_work_waiting_for_each_others_rows_one_loses_as_a_changed_case(db):
     import threading
 
-    from engine.errors import CaseChanged
+    from marshrut.engine.errors import CaseChanged
 
     with db.unit_of_work() as uow:
         uow.session.add_all([Setting(key="a", value="0"), Setting(key="b", value="0")])

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine import definitions, diagram
-from engine.errors import FieldError, InvalidInput
+from marshrut.engine import definitions, diagram
+from marshrut.engine.errors import FieldError, InvalidInput
 from tests.conftest import ROOT
 
 MINIMAL = ROOT / "tests" / "data" / "minimal"

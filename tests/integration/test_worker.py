@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from engine import cases, definitions, incidents, worker
-from engine.models import AuditEvent, Instance, Task, Timer
-from engine.operation import operation
+from marshrut.engine import cases, definitions, incidents, worker
+from marshrut.engine.models import AuditEvent, Instance, Task, Timer
+from marshrut.engine.operation import operation
 from tests.conftest import kyiv
 from tests.integration.engine_walk import Walker
 

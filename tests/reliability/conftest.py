@@ -23,13 +23,13 @@ import pytest
 import requests
 from flask import Flask
 
-from api.app import create_app
-from engine import cases, queries
-from engine.access import Actor
-from engine.clock import FixedClock
-from engine.config import Settings
-from engine.context import Context
-from engine.store import Database
+from marshrut.api.app import create_app
+from marshrut.engine import cases, queries
+from marshrut.engine.access import Actor
+from marshrut.engine.clock import FixedClock
+from marshrut.engine.config import Settings
+from marshrut.engine.context import Context
+from marshrut.engine.store import Database
 from tests.api.conftest import Http
 from tests.conftest import BACKEND, ROOT
 from tests.walks import APPLICATION
@@ -78,7 +78,7 @@ def marshrut(args: list[str], settings: Settings, log: Path, env_extra: dict[str
     (``env_extra``: more ``MARSHRUT_*`` settings)."""
     env = {**os.environ, "MARSHRUT_DATABASE_URL": settings.database_url, "MARSHRUT_CONTROLLED_CLOCK": "1", **(env_extra or {})}
     with open(log, "ab") as output:
-        return subprocess.Popen([sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, stdout=output, stderr=output,
+        return subprocess.Popen([sys.executable, "-m", "marshrut.api.cli", *args], cwd=ROOT, env=env, stdout=output, stderr=output,
                                 start_new_session=True)
 
 

@@ -8,7 +8,7 @@ from xml.sax.saxutils import escape
 
 import pytest
 
-from engine.models import Definition
+from marshrut.engine.models import Definition
 from tests.api.conftest import count_rows
 from tests.conftest import ROOT
 from tests.integration.test_sandbox_validation import with_decision

@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 import requests
 from sqlalchemy import func, select
 
-from engine import definitions, queries, runtime, users
-from engine.models import AuditEvent, Instance, Task
+from marshrut.engine import definitions, queries, runtime, users
+from marshrut.engine.models import AuditEvent, Instance, Task
 from tests.conftest import context_at, kyiv, set_now
 from tests.reliability.conftest import register_cases, requires_postgres, server
 from tests.walks import ADDRESS_AID_STEPS

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from engine import validation
+from marshrut.engine import validation
 from tests.reliability.conftest import server
 from tests.reliability.test_hostile_diagrams import MINI_FORM_FILES, deploy_mini, script_diagram
 

@@ -10,8 +10,8 @@ from typing import Any
 import requests
 from sqlalchemy import select
 
-from engine import definitions, queries, runtime
-from engine.models import AuditEvent, Instance, Task
+from marshrut.engine import definitions, queries, runtime
+from marshrut.engine.models import AuditEvent, Instance, Task
 from tests.conftest import context_at, kyiv, set_now
 from tests.reliability.conftest import kill_group, register_cases, requires_postgres, server
 from tests.walks import ADDRESS_AID_STEPS

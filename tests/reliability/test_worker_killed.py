@@ -17,8 +17,8 @@ from collections import Counter
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from engine import definitions, queries, runtime
-from engine.models import AuditEvent, Instance, Notification, Timer, User
+from marshrut.engine import definitions, queries, runtime
+from marshrut.engine.models import AuditEvent, Instance, Notification, Timer, User
 from tests.conftest import context_at, kyiv, set_now
 from tests.reliability.conftest import free_port, kill_group, marshrut, register_cases, requires_postgres
 

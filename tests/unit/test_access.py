@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.access import Actor, may_complete, may_view_case, may_view_task, split_roles
+from marshrut.engine.access import Actor, may_complete, may_view_case, may_view_task, split_roles
 
 
 def actor(*roles: str, login: str = "olena") -> Actor:

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.business_calendar import KYIV, BusinessCalendar
+from marshrut.engine.business_calendar import KYIV, BusinessCalendar
 
 CAL = BusinessCalendar()
 UTC = timezone.utc

@@ -2,7 +2,7 @@
 
 from werkzeug.datastructures import MultiDict
 
-from ui.forms import fields, parse
+from marshrut.ui.forms import fields, parse
 
 SCHEMA = {"type": "object", "properties": {"decision_date": {"type": "string", "format": "date", "title": "Дата рішення"}}}
 

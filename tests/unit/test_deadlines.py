@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.business_calendar import KYIV, BusinessCalendar
-from engine.deadlines import (
+from marshrut.engine.business_calendar import KYIV, BusinessCalendar
+from marshrut.engine.deadlines import (
     CaseDates,
     StepLimit,
     case_dates,

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.business_calendar import BusinessCalendar
-from engine.clock import FixedClock
-from engine.evaluator import SAFE_BUILTINS, ScriptEngine, UnsafeExpression, check_source
+from marshrut.engine.business_calendar import BusinessCalendar
+from marshrut.engine.clock import FixedClock
+from marshrut.engine.evaluator import SAFE_BUILTINS, ScriptEngine, UnsafeExpression, check_source
 
 KYIV = ZoneInfo("Europe/Kyiv")
 MOMENT = datetime(2026, 2, 3, 1, 30, tzinfo=KYIV)  # still 2 February in UTC

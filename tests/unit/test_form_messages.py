@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from engine.config import PROJECT_ROOT
-from engine.errors import InvalidInput
-from engine.forms import validate_form
+from marshrut.engine.config import PROJECT_ROOT
+from marshrut.engine.errors import InvalidInput
+from marshrut.engine.forms import validate_form
 
 FORMS = PROJECT_ROOT / "forms" / "address_aid"
 

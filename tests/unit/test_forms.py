@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from engine import reference
-from engine.forms import FORMAT_CHECKER
+from marshrut.engine import reference
+from marshrut.engine.forms import FORMAT_CHECKER
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
@@ -250,7 +250,7 @@ def test_the_iban_is_a_ukrainian_account_with_a_valid_checksum(iban, accepted):
 
 
 def test_the_iban_format_checks_the_mod_97_checksum_for_any_country():
-    from engine.forms import is_iban
+    from marshrut.engine.forms import is_iban
     assert is_iban("DE89370400440532013000") and is_iban("GB82WEST12345698765432")
     assert not is_iban("DE89370400440532013001") and not is_iban("GB82WEST1234569876543Z")
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import reference
+from marshrut.engine import reference
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_default_directory_is_the_shipped_reference_folder():
-    assert reference.DEFAULT_DIRECTORY == ROOT / "reference"
+    assert reference.DEFAULT_DIRECTORY == (ROOT / "reference").resolve()
 
 
 def test_the_catalogue_has_24_services_numbered_1_to_24():

@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine import sandbox_guards
-from engine.business_calendar import BusinessCalendar
-from engine.clock import FixedClock
-from engine.errors import EngineError, SandboxLimitExceeded
-from engine.evaluator import ScriptEngine, UnsafeExpression, check_source, evaluate
-from engine.sandbox_guards import guard_attr
+from marshrut.engine import sandbox_guards
+from marshrut.engine.business_calendar import BusinessCalendar
+from marshrut.engine.clock import FixedClock
+from marshrut.engine.errors import EngineError, SandboxLimitExceeded
+from marshrut.engine.evaluator import ScriptEngine, UnsafeExpression, check_source, evaluate
+from marshrut.engine.sandbox_guards import guard_attr
 
 MOMENT = datetime(2026, 2, 3, 10, 0, tzinfo=ZoneInfo("Europe/Kyiv"))
 
@@ -198,7 +198,7 @@ def test_numbers_up_to_the_limit_are_computed():
 
 
 def test_the_deadline_comes_from_marshrut_script_timeout_ms():
-    from api.config import settings_from_env
+    from marshrut.api.config import settings_from_env
 
     assert settings_from_env({}).script_timeout_ms == 1000
     assert settings_from_env({"MARSHRUT_SCRIPT_TIMEOUT_MS": "250"}).script_timeout_ms == 250

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from engine.sqlite_turns import connection_factory
+from marshrut.engine.sqlite_turns import connection_factory
 
 
 class Connection:

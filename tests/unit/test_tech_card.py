@@ -2,8 +2,8 @@
 
 import pytest
 
-from engine import card_to_bpmn, tech_card
-from engine.errors import InvalidInput
+from marshrut.engine import card_to_bpmn, tech_card
+from marshrut.engine.errors import InvalidInput
 from tests import card_docs
 
 

@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from engine import definitions, runtime, workflow_state
-from engine.config import Settings
+from marshrut.engine import definitions, runtime, workflow_state
+from marshrut.engine.config import Settings
 from tests.conftest import context_at, kyiv
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
@@ -80,7 +80,7 @@ def test_keeping_none_rebuilds_every_workflow(compiled, ctx):
 
 
 def test_the_number_kept_comes_from_the_environment():
-    from api.config import settings_from_env
+    from marshrut.api.config import settings_from_env
 
     assert settings_from_env({}).kept_workflows == 128
     assert settings_from_env({"MARSHRUT_KEPT_WORKFLOWS": "0"}).kept_workflows == 0
