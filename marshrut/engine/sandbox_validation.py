@@ -1,6 +1,6 @@
 """Deploy-time check of every expression a diagram carries, by the same sandbox that runs it.
 
-Scripts, gateway conditions, timer expressions, step rules (``reject_if``) and the
+Scripts, gateway conditions, timer expressions, step rules (``reject_if``, ``provider``) and the
 decision tables' input expressions, input entries and output entries are parsed by
 :func:`engine.sandbox.parse`; a construct outside the grammar is refused with the element
 id. Then every name an expression reads must be known (docs/sandbox.md, "Names"):
@@ -52,8 +52,9 @@ def expression_errors(root: etree._Element, facts: DiagramFacts, forms: dict[str
             errors += _check(element_id, source, mode, known | others)
     every_assignment = set().union(set(), *assigned_by.values())
     for element_id, props in facts.properties.items():
-        if "reject_if" in props:
-            errors += _check(element_id, props["reject_if"], "eval", known | every_assignment)
+        for rule in ("reject_if", "provider"):  # step rules: a refusal's condition, a delivery's provider
+            if rule in props:
+                errors += _check(element_id, props[rule], "eval", known | every_assignment)
     for name, decision in tables.items():
         errors += _dmn_errors(name.partition("#")[0], decision, known | every_assignment)
     return errors
