@@ -361,7 +361,7 @@ def _application() -> dict[str, Any]:
 
 def test_settings_default_no_longer_holds_a_known_secret():
     assert Settings().secret_key is None
-    assert "dev-only-secret" not in (Path(__file__).parents[2] / "engine" / "config.py").read_text(encoding="utf-8")
+    assert "dev-only-secret" not in (Path(__file__).parents[2] / "marshrut" / "engine" / "config.py").read_text(encoding="utf-8")
     assert os.environ.get("MARSHRUT_SECRET_KEY") != "dev-only-secret"
 
 

@@ -45,8 +45,9 @@ def test_the_wheel_installs_into_a_clean_venv_and_serves_migrates_deploys_and_sh
     run([marshrut, "db", "check"], elsewhere, env)
     assert run([marshrut, "users", "create", "ana", "--role", "analyst", "--token", "token-ana"], elsewhere, env).strip() == "token-ana"
     port = free_port()
-    server = subprocess.Popen([marshrut, "serve", "--port", str(port), "--workers", "1", "--no-worker"], cwd=elsewhere, env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(tmp_path / "serve.log", "wb"), start_new_session=True)
+    with (tmp_path / "serve.log").open("wb") as log:
+        server = subprocess.Popen([marshrut, "serve", "--port", str(port), "--workers", "1", "--no-worker"], cwd=elsewhere,
+                                  env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60

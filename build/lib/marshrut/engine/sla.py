@@ -1,0 +1,241 @@
+"""What managers ask: what is late now (or at a moment), where cases wait, how long steps take."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+from sqlalchemy import and_, case, func, or_, select, text, union_all
+
+from marshrut.engine import definitions
+from marshrut.engine.models import Instance, Task
+from marshrut.engine.store import UnitOfWork
+
+
+def overdue(uow: UnitOfWork, moment: datetime) -> tuple[list[Task], list[tuple[Instance, list[str]]]]:
+    """Tasks open and past due at ``moment``; cases past their target or legal date then."""
+    found = overdue_page(uow, moment, per_page=None)
+    return found.tasks, found.instances
+
+
+@dataclass
+class OverduePage:
+    """One page of the overdue view: tasks and cases late at a moment, with how many there are in all."""
+
+    tasks: list[Task]
+    instances: list[tuple[Instance, list[str]]]
+    total_tasks: int
+    total_instances: int
+
+
+def _late_tasks_at(moment: datetime) -> tuple[Any, Any]:
+    """Open and past due at ``moment``, as two conditions that each walk one range of
+    ``ix_tasks_completed_due``: still open, or closed only after ``moment``."""
+    late = and_(Task.due_at < moment, Task.created_at <= moment)
+    return and_(Task.completed_at.is_(None), late), and_(Task.completed_at > moment, late)
+
+
+def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int | None = 50) -> OverduePage:
+    """A page of :func:`overdue` (``per_page=None``: everything), oldest due first, with the totals.
+
+    The tasks are found through the two halves of :func:`_late_tasks_at` (a UNION ALL the
+    database walks in index order), then read by id: the answer costs the page, not every
+    late task of the department.
+    """
+    halves = _late_tasks_at(moment)
+    keys = union_all(*(select(Task.id, Task.due_at, Task.created_at).where(half) for half in halves)).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.due_at, keys.c.created_at, keys.c.id)
+    if per_page is not None:
+        ordered = ordered.limit(per_page).offset((page - 1) * per_page)
+    ids = list(uow.session.scalars(ordered))
+    rows = {t.id: t for t in uow.session.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
+    tasks = [rows[i] for i in ids]
+    total_tasks = len(tasks) if per_page is None else sum(
+        uow.session.scalar(select(func.count()).select_from(Task).where(half)) or 0 for half in halves)
+    case_halves = _late_cases_at(moment)
+    keys = union_all(*(select(Instance.id, Instance.target_due).where(half) for half in case_halves)).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.target_due, keys.c.id)
+    if per_page is not None:
+        ordered = ordered.limit(per_page).offset((page - 1) * per_page)
+    case_ids = list(uow.session.scalars(ordered))
+    found = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(case_ids)))} if case_ids else {}
+    instances = [(found[i], _broken(found[i], moment)) for i in case_ids]
+    total_instances = len(instances) if per_page is None else sum(
+        uow.session.scalar(select(func.count()).select_from(Instance).where(half)) or 0 for half in case_halves)
+    return OverduePage(tasks, instances, total_tasks, total_instances)
+
+
+def _late_cases_at(moment: datetime) -> tuple[Any, Any]:
+    """Running at ``moment`` and past its target or legal date then, as two index-friendly
+    halves: still running (ix_instances_status_target / _legal), or finished only after it."""
+    met_later = or_(Instance.sla_met_at.is_(None), Instance.sla_met_at > moment)
+    late = and_(Instance.received_at <= moment,
+                or_(and_(Instance.target_due < moment, met_later), and_(Instance.legal_due < moment, met_later)))
+    running = and_(Instance.status == "running", Instance.completed_at.is_(None))
+    return and_(running, late), and_(Instance.completed_at > moment, late)
+
+
+def summary(uow: UnitOfWork, moment: datetime) -> dict[str, Any]:
+    """Open tasks counted by process, step and SLA status, and cases by process and status.
+
+    Two GROUP BY queries (tasks open at ``moment``; cases running then), each counting its
+    statuses with SUM(CASE ...): the answer costs a walk of an index, never a row per case in
+    Python, and its memory is the number of steps and processes.
+    """
+    open_tasks = union_all(*(select(Task.process_key, Task.element_id, Task.name, Task.due_at, Task.at_risk_at)
+                             .where(half) for half in _open_halves(moment))).subquery()
+    status = _task_status_at(moment, open_tasks.c)
+    counts = [func.sum(case((status == name, 1), else_=0)).label(name) for name in TASK_STATUSES]
+    query = (select(open_tasks.c.process_key, open_tasks.c.element_id, func.min(open_tasks.c.name).label("name"), *counts,
+                    func.count().label("total"))
+             .group_by(open_tasks.c.process_key, open_tasks.c.element_id)
+             .order_by(open_tasks.c.process_key, open_tasks.c.element_id))
+    steps = [{"process_key": r.process_key, "element_id": r.element_id, "name": r.name,
+              **{name: int(getattr(r, name) or 0) for name in TASK_STATUSES}, "total": int(r.total)}
+             for r in uow.session.execute(query)]
+    running = union_all(*(select(Instance.process_key, Instance.target_due, Instance.legal_due, Instance.sla_met_at,
+                                 Instance.forecast_at).where(half) for half in _running_halves(moment))).subquery()
+    columns = [func.count().label("running")]
+    for which in ("target", "legal"):
+        status = _case_status_at(moment, running.c, getattr(running.c, f"{which}_due"))
+        columns += [func.sum(case((status == name, 1), else_=0)).label(f"{which}_{name}") for name in CASE_STATUSES]
+    query = select(running.c.process_key, *columns).group_by(running.c.process_key).order_by(running.c.process_key)
+    processes = [{"process_key": r.process_key, "running": int(r.running),
+                  **{which: {name: int(getattr(r, f"{which}_{name}") or 0) for name in CASE_STATUSES}
+                     for which in ("target", "legal")}}
+                 for r in uow.session.execute(query)]
+    return {"at": moment.isoformat(), "steps": steps, "processes": processes}
+
+
+TASK_STATUSES = ("on_track", "at_risk", "overdue")
+CASE_STATUSES = ("on_track", "at_risk", "breached")
+
+
+def _open_halves(moment: datetime) -> tuple[Any, Any]:
+    """Open at ``moment`` (created by then, not closed by then) as two index-friendly halves:
+    still open, or closed only after it (ix_tasks_open_steps covers both)."""
+    created = Task.created_at <= moment
+    return and_(Task.completed_at.is_(None), created), and_(Task.completed_at > moment, created)
+
+
+def _running_halves(moment: datetime) -> tuple[Any, Any]:
+    received = Instance.received_at <= moment
+    return and_(Instance.completed_at.is_(None), received), and_(Instance.completed_at > moment, received)
+
+
+def _task_status_at(moment: datetime, c: Any) -> Any:
+    """SQL of :func:`engine.views.task_sla` for a task as it stood open at ``moment``
+    (``at_risk_at`` is stored with every due date, so the share of the span is not recomputed)."""
+    return case((c.due_at.is_(None), "on_track"), (c.due_at < moment, "overdue"),
+                (and_(c.at_risk_at.is_not(None), c.at_risk_at <= moment), "at_risk"), else_="on_track")
+
+
+def _case_status_at(moment: datetime, c: Any, due: Any) -> Any:
+    """SQL of a running case's status against one of its dates at ``moment``: breached when the
+    measured part was done after it (or is not done and the date has passed); at risk when not
+    done and the forecast is later; else on track."""
+    met = and_(c.sla_met_at.is_not(None), c.sla_met_at <= moment)
+    return case((due.is_(None), "on_track"), (and_(met, c.sla_met_at > due), "breached"), (met, "on_track"),
+                (due < moment, "breached"), (and_(c.forecast_at.is_not(None), c.forecast_at > due), "at_risk"),
+                else_="on_track")
+
+
+def step_durations(uow: UnitOfWork, process_key: str | None = None) -> list[dict[str, Any]]:
+    """Per step: completed count, median and 90th-percentile duration (hours), share late, limit.
+
+    One GROUP BY over the completed tasks; the percentiles are continuous (linear between the
+    two nearest values, as PostgreSQL's ``percentile_cont``): computed in that query on
+    PostgreSQL, and on SQLite read per step as the one or two values at rank ``share × (n − 1)``
+    (ORDER BY duration LIMIT 2 OFFSET k) — two small queries per step, none per task.
+    """
+    postgres = uow.session.get_bind().dialect.name == "postgresql"
+    hours = _hours(postgres)
+    done = Task.state == "completed"
+    where = [done] if not process_key else [done, Task.process_key == process_key]
+    late = func.sum(case((and_(Task.due_at.is_not(None), Task.completed_at.is_not(None), Task.completed_at > Task.due_at), 1),
+                         else_=0))
+    columns = [Task.process_key, Task.element_id, func.min(Task.name).label("name"), func.count().label("completed"),
+               late.label("late"), func.count(Task.completed_at).label("timed")]
+    if postgres:
+        columns += [func.percentile_cont(share).within_group(hours).label(label) for label, share in PERCENTILES]
+    query = (select(*columns).where(*where).group_by(Task.process_key, Task.element_id)
+             .order_by(Task.process_key, Task.element_id))
+    limits = _limits(uow)
+    if postgres:  # the per-step sorts of percentile_cont in memory, not in temporary files (this transaction only)
+        uow.session.execute(text("SET LOCAL work_mem = '64MB'"))
+    rows = []
+    for r in uow.session.execute(query).all():
+        if postgres:
+            figures = {label: getattr(r, label) for label, _ in PERCENTILES}
+        else:
+            figures = {label: _sqlite_percentile(uow, hours, r.process_key, r.element_id, r.timed, share)
+                       for label, share in PERCENTILES}
+        step = limits.get((r.process_key, r.element_id), {})
+        rows.append({
+            "process_key": r.process_key, "element_id": r.element_id, "name": r.name, "completed": int(r.completed),
+            **{label: round(float(v), 2) if v is not None else None for label, v in figures.items()},
+            "share_late": round(int(r.late or 0) / int(r.completed), 4), "limit_days": step.get("days"),
+            "limit_days_min": step.get("days_min"), "calendar": step.get("calendar"), "deadline": step.get("deadline"),
+        })
+    return rows
+
+
+PERCENTILES = (("median_hours", 0.5), ("p90_hours", 0.9))
+
+
+def _hours(postgres: bool) -> Any:
+    """SQL: a completed task's duration in hours."""
+    if postgres:
+        return func.extract("epoch", Task.completed_at - Task.created_at) / 3600.0
+    return (func.julianday(Task.completed_at) - func.julianday(Task.created_at)) * 24.0
+
+
+def _sqlite_percentile(uow: UnitOfWork, hours: Any, process_key: str, element_id: str, count: int,
+                       share: float) -> float | None:
+    """``percentile_cont(share)`` of one step's durations on SQLite: the values at ranks
+    floor(k) and floor(k)+1 for k = share × (n − 1), interpolated."""
+    if not count:
+        return None
+    rank = share * (count - 1)
+    below = int(rank)
+    query = (select(hours).where(Task.state == "completed", Task.completed_at.is_not(None),
+                                 Task.process_key == process_key, Task.element_id == element_id)
+             .order_by(hours).limit(2).offset(below))
+    values = [float(v) for v in uow.session.scalars(query)]
+    if len(values) == 1 or rank == below:
+        return values[0]
+    return values[0] + (values[1] - values[0]) * (rank - below)
+
+
+def _limits(uow: UnitOfWork) -> dict[tuple[str, str], dict[str, Any]]:
+    """Step limits of the newest version of every process (one query)."""
+    limits: dict[tuple[str, str], dict[str, Any]] = {}
+    for definition in definitions.latest_all(uow):
+        for step in definition.steps:
+            limits[(definition.key, step["element_id"])] = step
+    return limits
+
+
+def late_task_chunks(uow: UnitOfWork, moment: datetime, size: int = 500) -> Iterator[list[Task]]:
+    """Every task late at ``moment``, oldest due first, ``size`` at a time (for exports): the ids
+    stream from one cursor and each chunk's rows are read in one query, so memory holds a chunk."""
+    keys = union_all(*(select(Task.id, Task.due_at, Task.created_at).where(half) for half in _late_tasks_at(moment))).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.due_at, keys.c.created_at, keys.c.id).execution_options(yield_per=size)
+    for part in uow.session.execute(ordered).partitions(size):
+        ids = [row[0] for row in part]
+        rows = {t.id: t for t in uow.session.scalars(select(Task).where(Task.id.in_(ids)))}
+        yield [rows[i] for i in ids]
+
+
+def late_case_chunks(uow: UnitOfWork, moment: datetime, size: int = 500) -> Iterator[list[tuple[Instance, list[str]]]]:
+    """Every case late at ``moment`` with the dates it broke, as :func:`late_task_chunks`."""
+    keys = union_all(*(select(Instance.id, Instance.target_due).where(half) for half in _late_cases_at(moment))).subquery()
+    ordered = select(keys.c.id).order_by(keys.c.target_due, keys.c.id).execution_options(yield_per=size)
+    for part in uow.session.execute(ordered).partitions(size):
+        ids = [row[0] for row in part]
+        rows = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(ids)))}
+        yield [(rows[i], _broken(rows[i], moment)) for i in ids]
+
+
+def _broken(instance: Instance, moment: datetime) -> list[str]:
+    return [name for name, due in (("target", instance.target_due), ("legal", instance.legal_due))
+            if due is not None and due < moment]
