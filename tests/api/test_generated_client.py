@@ -1,0 +1,103 @@
+"""A client generated from the service's OpenAPI document walks the first steps of a case.
+
+``openapi-python-client`` builds a package from ``/api/v1/openapi.json`` as served by a real
+``marshrut serve``; the test imports it and talks to that server only through its typed
+functions (named by the document's operationIds). If the document lies about a body or an
+answer, generating, importing or parsing fails here.
+"""
+
+import importlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+import requests
+
+from tests.api.test_serve_smoke import Server, server  # noqa: F401  (the fixture: a real ``marshrut serve``)
+from tests.conftest import BACKEND
+from tests.walks import ADDRESS_AID_STEPS, APPLICATION
+
+pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="the document does not depend on the database; "
+                                                           "one pass (SQLite) is enough for a slow test")
+
+GENERATOR = str(Path(sys.executable).parent / "openapi-python-client")
+PACKAGE = "marshrut_generated_client"
+
+
+@pytest.fixture
+def generated(server: Server, tmp_path: Path) -> Iterator[ModuleType]:  # noqa: F811
+    """The package generated from the running server's document, importable as :data:`PACKAGE`."""
+    document = requests.get(f"{server.base}/api/v1/openapi.json", timeout=30)
+    assert document.status_code == 200, document.text[:500]
+    (tmp_path / "openapi.json").write_text(json.dumps(document.json(), ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "config.json").write_text(json.dumps({"package_name_override": PACKAGE, "post_hooks": []}))
+    built = subprocess.run([GENERATOR, "generate", "--path", str(tmp_path / "openapi.json"), "--meta", "none",
+                            "--config", str(tmp_path / "config.json"), "--output-path", str(tmp_path / PACKAGE)],
+                           capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stdout + built.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield importlib.import_module(PACKAGE)
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [name for name in sys.modules if name == PACKAGE or name.startswith(f"{PACKAGE}.")]:
+            del sys.modules[name]
+
+
+def operation(tag: str, operation_id: str) -> Any:
+    """The generated module of one operation (``<package>.api.<tag>.<operation_id>``)."""
+    return importlib.import_module(f"{PACKAGE}.api.{tag}.{operation_id}")
+
+
+def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typed_problems(server, generated):
+    models = importlib.import_module(f"{PACKAGE}.models")
+    admin = generated.AuthenticatedClient(base_url=server.base, token="token-admin", raise_on_unexpected_status=True)
+    clerk = generated.AuthenticatedClient(base_url=server.base, token="token-programs_dept", raise_on_unexpected_status=True)
+    with admin, clerk:  # each closes its connection pool
+        walk(models, admin, clerk)
+
+
+def walk(models: ModuleType, admin: Any, clerk: Any) -> None:
+
+    definitions = operation("definitions", "list_process_definitions").sync(client=clerk)
+    assert {d.key for d in definitions} == {"address_aid", "social_services_roadmap", "needs_assessment_plan"}
+
+    clock = operation("admin", "set_clock").sync(client=admin,
+                                                 body=models.Clock.from_dict({"now": "2026-02-02T10:00:00+02:00"}))
+    assert isinstance(clock, models.Clock) and clock.now.isoformat() == "2026-02-02T10:00:00+02:00"
+
+    case = operation("instances", "start_process_instance").sync(client=clerk, body=models.StartInstance(
+        process_key="address_aid", data=models.StartInstanceData.from_dict(APPLICATION)))
+    assert isinstance(case, models.Instance), case
+    assert case.number == "АД-2026-000001"
+
+    for element_id in ("accept_documents", "form_personal_file"):
+        page = operation("tasks", "list_tasks").sync(client=clerk, instance_id=case.id)
+        assert isinstance(page, models.TaskPage), page
+        [task] = page.items
+        assert task.element_id == element_id
+        claimed = operation("tasks", "claim_task").sync(client=clerk, task_id=task.id)
+        assert isinstance(claimed, models.Task) and claimed.assignee == "programs_dept"
+        complete = models.Complete(data=models.CompleteData.from_dict(ADDRESS_AID_STEPS[element_id]))
+        done = operation("tasks", "complete_task").sync(client=clerk, task_id=task.id, body=complete)
+        assert isinstance(done, models.Completed), done
+        assert done.task.state == "completed"
+
+        again = operation("tasks", "complete_task").sync_detailed(client=clerk, task_id=task.id, body=complete)
+        assert again.status_code == 409
+        assert isinstance(again.parsed, models.Problem) and again.parsed.status == 409
+
+    read = operation("instances", "get_process_instance").sync(client=clerk, instance_id=case.id)
+    assert isinstance(read, models.Instance) and read.id == case.id and read.number == case.number
+
+    without_reason = {k: v for k, v in APPLICATION.items() if k != "reason"}
+    refused = operation("instances", "start_process_instance").sync_detailed(client=clerk, body=models.StartInstance(
+        process_key="address_aid", data=models.StartInstanceData.from_dict(without_reason)))
+    assert refused.status_code == 422
+    assert isinstance(refused.parsed, models.Problem) and refused.parsed.status == 422
+    assert [error.path for error in refused.parsed.errors] == ["/reason"]
