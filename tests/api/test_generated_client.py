@@ -8,6 +8,7 @@ answer, generating, importing or parsing fails here.
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.api.test_serve_smoke import Server, server  # noqa: F401  (the fixture: a real ``marshrut serve``)
+from engine.config import PROJECT_ROOT
+from tests.api.test_serve_smoke import MARSHRUT, Server, server  # noqa: F401  (the fixture: a real ``marshrut serve``)
 from tests.conftest import BACKEND
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
@@ -30,8 +32,14 @@ PACKAGE = "marshrut_generated_client"
 
 
 @pytest.fixture
-def generated(server: Server, tmp_path: Path) -> Iterator[ModuleType]:  # noqa: F811
-    """The package generated from the running server's document, importable as :data:`PACKAGE`."""
+def generated(server: Server, settings, tmp_path: Path) -> Iterator[ModuleType]:  # noqa: F811
+    """The package generated from the running server's document, importable as :data:`PACKAGE`.
+
+    An analyst (who may validate diagrams) is created meanwhile, as the server's other users were.
+    """
+    analyst = subprocess.Popen([MARSHRUT, "users", "create", "analyst", "--role", "analyst", "--token", "token-analyst"],
+                               env={**os.environ, "MARSHRUT_DATABASE_URL": settings.database_url}, cwd=PROJECT_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     document = requests.get(f"{server.base}/api/v1/openapi.json", timeout=30)
     assert document.status_code == 200, document.text[:500]
     (tmp_path / "openapi.json").write_text(json.dumps(document.json(), ensure_ascii=False), encoding="utf-8")
@@ -40,6 +48,8 @@ def generated(server: Server, tmp_path: Path) -> Iterator[ModuleType]:  # noqa: 
                             "--config", str(tmp_path / "config.json"), "--output-path", str(tmp_path / PACKAGE)],
                            capture_output=True, text=True, timeout=120)
     assert built.returncode == 0, built.stdout + built.stderr
+    _, failed = analyst.communicate(timeout=60)
+    assert analyst.returncode == 0, failed
     sys.path.insert(0, str(tmp_path))
     try:
         yield importlib.import_module(PACKAGE)
@@ -58,14 +68,37 @@ def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typ
     models = importlib.import_module(f"{PACKAGE}.models")
     admin = generated.AuthenticatedClient(base_url=server.base, token="token-admin", raise_on_unexpected_status=True)
     clerk = generated.AuthenticatedClient(base_url=server.base, token="token-programs_dept", raise_on_unexpected_status=True)
-    with admin, clerk:  # each closes its connection pool
-        walk(models, admin, clerk)
+    analyst = generated.AuthenticatedClient(base_url=server.base, token="token-analyst", raise_on_unexpected_status=True)
+    anonymous = generated.Client(base_url=server.base, raise_on_unexpected_status=True)
+    with admin, clerk, analyst, anonymous:  # each closes its connection pool
+        walk(models, admin, clerk, analyst, anonymous)
 
 
-def walk(models: ModuleType, admin: Any, clerk: Any) -> None:
+def walk(models: ModuleType, admin: Any, clerk: Any, analyst: Any, anonymous: Any) -> None:
+    """The conversation, through the generated package's typed functions only."""
+    File = importlib.import_module(f"{PACKAGE}.types").File  # noqa: N806 (the generated class)
+    health = operation("health", "get_health").sync(client=anonymous)  # ``security: []``: no token needed
+    assert isinstance(health, models.Health) and health.status == "ok"
+    refused = operation("tasks", "list_tasks").sync_detailed(client=anonymous)
+    assert refused.status_code == 401 and isinstance(refused.parsed, models.Problem) and refused.parsed.status == 401
+
 
     definitions = operation("definitions", "list_process_definitions").sync(client=clerk)
     assert {d.key for d in definitions} == {"address_aid", "social_services_roadmap", "needs_assessment_plan"}
+
+    address_aid = operation("definitions", "get_process_definition").sync(client=clerk, key="address_aid")
+    assert isinstance(address_aid, models.Definition), address_aid
+    assert "reason" in address_aid.start_form.to_dict()["properties"]  # a client can know the start data
+    diagram = PROJECT_ROOT / "bpmn" / "address_aid.bpmn"
+    with diagram.open("rb") as payload:
+        checked = operation("definitions", "validate_process_definition").sync(client=analyst, body=(
+            models.ValidateProcessDefinitionFilesBody(file=File(payload=payload, file_name=diagram.name))))
+    assert isinstance(checked, models.ValidationResult) and checked.valid and checked.key == "address_aid"
+    with diagram.open("rb") as payload:  # its decision tables and forms are the shipped ones: nothing new
+        deployed = operation("definitions", "deploy_process_definition").sync(client=analyst, body=(
+            models.DeployProcessDefinitionFilesBody(file=File(payload=payload, file_name=diagram.name))))
+    assert isinstance(deployed, models.Deployed), deployed
+    assert (deployed.key, deployed.version, deployed.created) == ("address_aid", 1, False)
 
     clock = operation("admin", "set_clock").sync(client=admin,
                                                  body=models.Clock.from_dict({"now": "2026-02-02T10:00:00+02:00"}))
@@ -81,6 +114,8 @@ def walk(models: ModuleType, admin: Any, clerk: Any) -> None:
         assert isinstance(page, models.TaskPage), page
         [task] = page.items
         assert task.element_id == element_id
+        opened = operation("tasks", "get_task").sync(client=clerk, task_id=task.id)
+        assert isinstance(opened, models.Task) and opened.form.to_dict()["type"] == "object"
         claimed = operation("tasks", "claim_task").sync(client=clerk, task_id=task.id)
         assert isinstance(claimed, models.Task) and claimed.assignee == "programs_dept"
         complete = models.Complete(data=models.CompleteData.from_dict(ADDRESS_AID_STEPS[element_id]))
@@ -94,6 +129,10 @@ def walk(models: ModuleType, admin: Any, clerk: Any) -> None:
 
     read = operation("instances", "get_process_instance").sync(client=clerk, instance_id=case.id)
     assert isinstance(read, models.Instance) and read.id == case.id and read.number == case.number
+
+    history = operation("instances", "get_process_instance_history").sync(client=clerk, instance_id=case.id)
+    assert isinstance(history, models.History), history
+    assert [e.event for e in history.items if e.event == "task_completed"] == ["task_completed", "task_completed"]
 
     without_reason = {k: v for k, v in APPLICATION.items() if k != "reason"}
     refused = operation("instances", "start_process_instance").sync_detailed(client=clerk, body=models.StartInstance(
