@@ -29,6 +29,11 @@ pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="the document does n
 
 GENERATOR = str(Path(sys.executable).parent / "openapi-python-client")
 PACKAGE = "marshrut_generated_client"
+#: No formatting hooks: nobody reads the generated code here.
+CONFIG = {"package_name_override": PACKAGE, "post_hooks": []}
+#: What openapi-python-client 0.29 says of a correct document: it reads no ``application/xml`` body, so deploy
+#: and validate are generated with their multipart variant only (docs/api-client.md).
+KNOWN_WARNING = "Unsupported content type application/xml"
 
 
 @pytest.fixture
@@ -43,11 +48,13 @@ def generated(server: Server, settings, tmp_path: Path) -> Iterator[ModuleType]:
     document = requests.get(f"{server.base}/api/v1/openapi.json", timeout=30)
     assert document.status_code == 200, document.text[:500]
     (tmp_path / "openapi.json").write_text(json.dumps(document.json(), ensure_ascii=False), encoding="utf-8")
-    (tmp_path / "config.json").write_text(json.dumps({"package_name_override": PACKAGE, "post_hooks": []}))
+    (tmp_path / "config.json").write_text(json.dumps(CONFIG))
     built = subprocess.run([GENERATOR, "generate", "--path", str(tmp_path / "openapi.json"), "--meta", "none",
                             "--config", str(tmp_path / "config.json"), "--output-path", str(tmp_path / PACKAGE)],
                            capture_output=True, text=True, timeout=120)
     assert built.returncode == 0, built.stdout + built.stderr
+    said = built.stdout + built.stderr  # any other warning: an operation or a body it could not read
+    assert said.count("WARNING") == said.count(KNOWN_WARNING) == 2, said
     _, failed = analyst.communicate(timeout=60)
     assert analyst.returncode == 0, failed
     sys.path.insert(0, str(tmp_path))
