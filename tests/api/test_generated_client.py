@@ -141,6 +141,17 @@ def walk(models: ModuleType, admin: Any, clerk: Any, analyst: Any, anonymous: An
     assert isinstance(history, models.History), history
     assert [e.event for e in history.items if e.event == "task_completed"] == ["task_completed", "task_completed"]
 
+    # Answers that had no schema in the document: the generated functions returned None for them.
+    summary = operation("sla", "get_sla_summary").sync(client=admin)
+    assert isinstance(summary, models.SlaSummary), summary
+    assert ("address_aid", "register_application") in {(s.process_key, s.element_id) for s in summary.steps}
+    durations = operation("sla", "get_step_durations").sync(client=admin, process_key="address_aid")
+    assert isinstance(durations, models.StepDurations), durations
+    assert {"accept_documents", "form_personal_file"} <= {s.element_id for s in durations.items}
+    contacts = operation("reference", "get_contacts").sync(client=anonymous)  # public: no token, as the page shows it
+    assert isinstance(contacts, models.Contacts), contacts
+    assert contacts.hotline["number"] == "0500226967"
+
     without_reason = {k: v for k, v in APPLICATION.items() if k != "reason"}
     refused = operation("instances", "start_process_instance").sync_detailed(client=clerk, body=models.StartInstance(
         process_key="address_aid", data=models.StartInstanceData.from_dict(without_reason)))
