@@ -77,17 +77,17 @@ def operation(tag: str, operation_id: str) -> Any:
     return importlib.import_module(f"{PACKAGE}.api.{tag}.{operation_id}")
 
 
-def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typed_problems(server, generated):
+def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typed_problems(server, generated, settings):
     models = importlib.import_module(f"{PACKAGE}.models")
     admin, clerk, analyst = (generated.AuthenticatedClient(base_url=server.base, token=f"token-{role}",
                                                            raise_on_unexpected_status=True)
                              for role in ("admin", "programs_dept", "analyst"))
     anonymous = generated.Client(base_url=server.base, raise_on_unexpected_status=True)
     with admin, clerk, analyst, anonymous:  # each closes its connection pool
-        walk(models, admin, clerk, analyst, anonymous)
+        walk(models, admin, clerk, analyst, anonymous, settings.bpmn_dir / "address_aid.bpmn")
 
 
-def walk(models: ModuleType, admin: Any, clerk: Any, analyst: Any, anonymous: Any) -> None:
+def walk(models: ModuleType, admin: Any, clerk: Any, analyst: Any, anonymous: Any, diagram: Path) -> None:
     """The conversation, through the generated package's typed functions only."""
     File = importlib.import_module(f"{PACKAGE}.types").File  # noqa: N806 (the generated class)
     health = operation("health", "get_health").sync(client=anonymous)  # ``security: []``: no token needed
@@ -101,7 +101,6 @@ def walk(models: ModuleType, admin: Any, clerk: Any, analyst: Any, anonymous: An
     address_aid = operation("definitions", "get_process_definition").sync(client=clerk, key="address_aid")
     assert isinstance(address_aid, models.Definition), address_aid
     assert "reason" in address_aid.start_form.to_dict()["properties"]  # a client can know the start data
-    diagram = PROJECT_ROOT / "bpmn" / "address_aid.bpmn"
     with diagram.open("rb") as payload:
         checked = operation("definitions", "validate_process_definition").sync(client=analyst, body=(
             models.ValidateProcessDefinitionFilesBody(file=File(payload=payload, file_name=diagram.name))))
