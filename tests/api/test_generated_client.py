@@ -56,7 +56,7 @@ def generated(server: Server, settings, tmp_path: Path) -> Iterator[ModuleType]:
     (tmp_path / "config.json").write_text(json.dumps(CONFIG))
     built = subprocess.run([GENERATOR, "generate", "--path", str(tmp_path / "openapi.json"), "--meta", "none",
                             "--config", str(tmp_path / "config.json"), "--output-path", str(tmp_path / PACKAGE)],
-                           capture_output=True, text=True, timeout=120)
+                           capture_output=True, text=True, timeout=120, check=False)
     assert built.returncode == 0, built.stdout + built.stderr
     said = built.stdout + built.stderr
     assert {known: said.count(known) for known in KNOWN_WARNINGS} == KNOWN_WARNINGS, said
@@ -77,7 +77,7 @@ def operation(tag: str, operation_id: str) -> Any:
     return importlib.import_module(f"{PACKAGE}.api.{tag}.{operation_id}")
 
 
-def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typed_problems(server, generated, settings):
+def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typed_problems(server, generated, settings):  # noqa: F811
     models = importlib.import_module(f"{PACKAGE}.models")
     admin, clerk, analyst = (generated.AuthenticatedClient(base_url=server.base, token=f"token-{role}",
                                                            raise_on_unexpected_status=True)
@@ -89,7 +89,7 @@ def test_a_generated_client_lists_starts_completes_and_reads_a_case_and_gets_typ
 
 def walk(models: ModuleType, admin: Any, clerk: Any, analyst: Any, anonymous: Any, diagram: Path) -> None:
     """The conversation, through the generated package's typed functions only."""
-    File = importlib.import_module(f"{PACKAGE}.types").File  # noqa: N806 (the generated class)
+    File = importlib.import_module(f"{PACKAGE}.types").File  # the generated class
     health = operation("health", "get_health").sync(client=anonymous)  # ``security: []``: no token needed
     assert isinstance(health, models.Health) and health.status == "ok"
     refused = operation("tasks", "list_tasks").sync_detailed(client=anonymous)
