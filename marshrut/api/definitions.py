@@ -66,7 +66,7 @@ def get(args: dict, key: str, actor: Actor):
 @bp.route("/process-definitions/<key>/xml")
 @require()
 @bp.arguments(DefinitionArgs, location="query")
-@bp.response(200, content_type="application/xml")
+@bp.response(200, {"type": "string", "description": "BPMN 2.0 XML"}, content_type="application/xml")
 def xml(args: dict, key: str, actor: Actor):
     """The BPMN XML of a version (latest by default)"""
     return Response(_version(key, args.get("version")).bpmn_xml, mimetype="application/xml")
@@ -75,7 +75,7 @@ def xml(args: dict, key: str, actor: Actor):
 @bp.route("/process-definitions/<key>/card.docx")
 @require()
 @bp.arguments(DefinitionArgs, location="query")
-@bp.response(200, content_type=DOCX)
+@bp.response(200, {"type": "string", "format": "binary"}, content_type=DOCX)
 def card_docx(args: dict, key: str, actor: Actor):
     """The technological card of a version (latest by default) as DOCX, in the card's own layout"""
     row = _version(key, args.get("version"))

@@ -42,7 +42,7 @@ TITLES = {
 }
 
 #: Endpoints (blueprint.view) that need no token.
-PUBLIC = frozenset({"health.get", "health.ready", "metrics.get"})
+PUBLIC = frozenset({"health.get", "health.ready", "metrics.get", "reference.contacts"})
 
 #: Names a client author would choose; any endpoint not listed gets ``<view><Blueprint>``.
 OPERATION_IDS = {

@@ -22,10 +22,15 @@ class PaperworkSchema(Schema):
     date = fields.Date(metadata={"description": "дата протоколу / рішення"})
 
 
+PAPER = "Файл (DOCX або XLSX), Content-Disposition: attachment"
+
+
 @bp.route("/paperwork/<kind>", methods=["POST"])
 @require()
 @bp.arguments(PaperworkSchema)
-@bp.response(200, description="Файл (DOCX або XLSX), Content-Disposition: attachment")
+@bp.response(200, description=PAPER)
+@bp.doc(responses={"200": {"description": PAPER, "content": {kind: {"schema": {"type": "string", "format": "binary"}}
+                                                             for kind in (paperwork.DOCX, paperwork.XLSX)}}})
 def generate(body: dict, kind: str, actor: Actor):
     """Make a paper (commission_minutes, committee_draft_decision, payment_register, decision_notice) from cases"""
     options = {"number": body.get("number"), "date": body["date"].isoformat() if body.get("date") else None}

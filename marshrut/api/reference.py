@@ -97,8 +97,18 @@ def circumstances(actor: Actor):
     return reference.circumstances(settings().reference_dir)
 
 
+class ContactsSchema(Schema):
+    """reference/contacts.json as it is."""
+
+    hotline = fields.Dict(metadata={"description": "«гаряча лінія»: title, number, display, tel"})
+    portal = fields.Dict(metadata={"description": "веб-портал: title, url, note"})
+    offices = fields.List(fields.Dict())
+    emergency = fields.List(fields.Dict())
+    links = fields.List(fields.Dict())
+
+
 @bp.route("/contacts")
-@bp.response(200)
+@bp.response(200, ContactsSchema)
 def contacts():
     """What an applicant is shown: hotline, offices, portal (public)"""
     return reference.contacts(settings().reference_dir)

@@ -43,6 +43,53 @@ class OverdueSchema(Schema):
     per_page = fields.Integer()
 
 
+class OpenStepSchema(Schema):
+    process_key = fields.String()
+    element_id = fields.String()
+    name = fields.String(allow_none=True)
+    on_track = fields.Integer()
+    at_risk = fields.Integer()
+    overdue = fields.Integer()
+    total = fields.Integer()
+
+
+class CaseStatusesSchema(Schema):
+    on_track = fields.Integer()
+    at_risk = fields.Integer()
+    breached = fields.Integer()
+
+
+class RunningProcessSchema(Schema):
+    process_key = fields.String()
+    running = fields.Integer()
+    target = fields.Nested(CaseStatusesSchema, metadata={"description": "справи за цільовим строком"})
+    legal = fields.Nested(CaseStatusesSchema, metadata={"description": "справи за граничним (законним) строком"})
+
+
+class SlaSummarySchema(Schema):
+    at = fields.String()
+    steps = fields.List(fields.Nested(OpenStepSchema), metadata={"description": "відкриті завдання за кроком і статусом"})
+    processes = fields.List(fields.Nested(RunningProcessSchema))
+
+
+class StepDurationSchema(Schema):
+    process_key = fields.String()
+    element_id = fields.String()
+    name = fields.String(allow_none=True)
+    completed = fields.Integer()
+    median_hours = fields.Float(allow_none=True)
+    p90_hours = fields.Float(allow_none=True)
+    share_late = fields.Float()
+    limit_days = fields.Raw(allow_none=True, metadata={"description": "строк кроку за карткою"})
+    limit_days_min = fields.Raw(allow_none=True)
+    calendar = fields.Raw(allow_none=True)
+    deadline = fields.Raw(allow_none=True)
+
+
+class StepDurationsSchema(Schema):
+    items = fields.List(fields.Nested(StepDurationSchema))
+
+
 def _moment(args: dict, now: datetime) -> datetime:
     return args.get("at") or now
 
@@ -72,7 +119,7 @@ def overdue(args: dict, actor: Actor):
 @bp.route("/sla/summary")
 @require("manager", "admin")
 @bp.arguments(AtArgs, location="query")
-@bp.response(200)
+@bp.response(200, SlaSummarySchema)
 def summary(args: dict, actor: Actor):
     """Open tasks by process, step and status; running cases by target and legal status"""
     with operation() as (uow, ctx):
@@ -82,7 +129,7 @@ def summary(args: dict, actor: Actor):
 @bp.route("/sla/steps")
 @require("manager", "admin")
 @bp.arguments(StepsArgs, location="query")
-@bp.response(200)
+@bp.response(200, StepDurationsSchema)
 def steps(args: dict, actor: Actor):
     """Per step: completed count, median and 90th-percentile duration, share late, the card's limit"""
     with operation() as (uow, _ctx):
