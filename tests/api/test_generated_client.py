@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from engine.config import PROJECT_ROOT
+from marshrut.engine.config import PROJECT_ROOT
 from tests.api.test_serve_smoke import MARSHRUT, Server, server  # noqa: F401  (the fixture: a real ``marshrut serve``)
 from tests.conftest import BACKEND
 from tests.walks import ADDRESS_AID_STEPS, APPLICATION
