@@ -71,6 +71,9 @@ def run_pass(db: Database, settings: Settings, batch: int = 500) -> PassResult:
     return result
 
 
+LATE_IDS_PER_QUERY = 10_000
+
+
 def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> int:
     """Re-forecast running cases with an overdue step: their finish moves with the clock.
 
@@ -88,12 +91,19 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     late_ids = sorted(set(uow.session.scalars(select(Task.instance_id).where(Task.state == "ready", Task.due_at < now))))
     if not late_ids:
         return 0
-    late = (
-        select(Instance).where(Instance.id.in_(late_ids), Instance.status == "running", Instance.sla_met_at.is_(None))
-        .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today))
-        .order_by(Instance.id).limit(batch)
-    )
-    instances = list(uow.session.scalars(late))
+    # In chunks of ids: a million open cases can have 400,000 late ones, more than one statement
+    # may bind (65,535 parameters on PostgreSQL); ascending chunks keep "oldest first".
+    instances: list[Instance] = []
+    for start in range(0, len(late_ids), LATE_IDS_PER_QUERY):
+        late = (
+            select(Instance).where(Instance.id.in_(late_ids[start:start + LATE_IDS_PER_QUERY]),
+                                   Instance.status == "running", Instance.sla_met_at.is_(None))
+            .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today))
+            .order_by(Instance.id).limit(batch - len(instances))
+        )
+        instances += uow.session.scalars(late)
+        if len(instances) >= batch:
+            break
     if not instances:
         return 0
     ids = [i.id for i in instances]
