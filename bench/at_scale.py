@@ -198,8 +198,15 @@ def worker_after_midnight(db: Database, settings: Settings, max_passes: int = 40
             "projected_clear_s": round(wall if cleared else late_cases / rate, 1) if rate or cleared else None}
 
 
+def _save(out: Path | None, report: dict[str, Any]) -> None:
+    """Each phase's figures written as soon as they are measured: a failure later loses none."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(report, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
 def measure(url: str, workers: int, clients: int, count: int, seconds: float, seed: int,
-            worker_passes: int = 400) -> dict[str, Any]:
+            worker_passes: int = 400, out: Path | None = None) -> dict[str, Any]:
     db = Database(url)
     settings = Settings(database_url=url, controlled_clock=True)
     with db.engine.begin() as connection:
@@ -219,18 +226,26 @@ def measure(url: str, workers: int, clients: int, count: int, seconds: float, se
         report["overdue"] = scale.overdue(server, max(10, count // 5))
         report["manager_views"] = {path: _repeat(manager, path, max(10, count // 5)) for path in MANAGER_VIEWS}
         report["dashboard"] = dashboard(server, max(5, count // 10))
+        _save(out, report)
         log("complete, one after another")
         picks = _ready(db, 2 * workers + count + 2000, seed)
         report["complete"] = scale.complete(server, picks[:2 * workers + count // 2], 2 * workers)
+        _save(out, report)
         log(f"floor: raw SpiffWorkflow in {workers} processes, just before the realistic load")
         report["floor"] = floor.measure_parallel(min(seconds, 20), workers)
+        _save(out, report)
         log(f"realistic load: {clients} clients for {seconds} s")
         report["realistic"] = realistic(server, picks[2 * workers + count // 2:], clients, seconds)
         memory.running = False
         memory.join()
         report["rss_mb"] = {str(pid): round(kb / 1024, 1) for pid, kb in sorted(memory.peak_kb.items())}
+        _save(out, report)
     log("worker after the day boundary")
-    report["worker"] = worker_after_midnight(db, settings, worker_passes)
+    try:
+        report["worker"] = worker_after_midnight(db, settings, worker_passes)
+    except Exception as error:  # noqa: BLE001 - a failing worker is a finding, reported with the rest
+        report["worker"] = {"error": repr(error)[:500], "projected_clear_s": None, "cleared": False}
+    _save(out, report)
     db.dispose()
     return report
 
@@ -283,12 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", type=Path, help="the JSON of a run on a small database (complete p95 target)")
     args = parser.parse_args(argv)
     report = measure(args.database_url, args.workers, args.clients, args.count, args.seconds, args.seed,
-                     args.worker_passes)
-    body = json.dumps(report, indent=1, ensure_ascii=False, default=str)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(body + "\n", encoding="utf-8")
-    print(body)
+                     args.worker_passes, args.out)
+    print(json.dumps(report, indent=1, ensure_ascii=False, default=str))
     small = json.loads(args.compare.read_text(encoding="utf-8")) if args.compare else None
     print(render(report, small))
     return 0

@@ -120,6 +120,10 @@ def _fire_case(db: Database, settings: Settings, instance_id: int) -> list[str] 
     return None
 
 
+#: Ids bound in one statement when reading late cases (PostgreSQL binds at most 65,535).
+LATE_IDS_PER_QUERY = 10_000
+
+
 def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> int:
     """Re-forecast running cases with an overdue step: their finish moves with the clock.
 
@@ -144,13 +148,21 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
         .order_by(Instance.forecast_review_at).limit(batch)))
     if not late_ids:
         return 0
-    late = (
-        select(Instance).where(Instance.id.in_(sorted(late_ids)), Instance.status == "running", Instance.sla_met_at.is_(None))
-        .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today,
-                   Instance.forecast_checked_at < Instance.forecast_review_at))
-        .order_by(Instance.id).limit(batch)
-    )
-    instances = list(uow.session.scalars(late))
+    # In chunks of ids: a million open cases can have 400,000 late ones, more than one statement
+    # may bind (65,535 parameters on PostgreSQL); ascending chunks keep "oldest first".
+    ordered = sorted(late_ids)
+    instances: list[Instance] = []
+    for start in range(0, len(ordered), LATE_IDS_PER_QUERY):
+        late = (
+            select(Instance).where(Instance.id.in_(ordered[start:start + LATE_IDS_PER_QUERY]), Instance.status == "running",
+                                   Instance.sla_met_at.is_(None))
+            .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today,
+                       Instance.forecast_checked_at < Instance.forecast_review_at))
+            .order_by(Instance.id).limit(batch - len(instances))
+        )
+        instances += uow.session.scalars(late)
+        if len(instances) >= batch:
+            break
     if not instances:
         return 0
     ids = [i.id for i in instances]

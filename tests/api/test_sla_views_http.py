@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from tests.api.conftest import Http, sign_in
 from tests.conftest import kyiv
@@ -144,3 +144,27 @@ def test_views_issue_a_number_of_queries_that_does_not_grow_with_the_cases(api: 
     more = _queries_per_view(api)
     assert more == few
     assert max(few.values()) <= 25, few
+
+
+def test_the_worker_refreshes_late_forecasts_oldest_first_across_chunks_of_ids(api: Http, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At a million open cases 400,000 can be late, more ids than one statement may bind (the
+    1,000,000-case run failed so): the worker reads them in chunks (here of one id) and still
+    takes the oldest ``batch`` first."""
+    from marshrut.engine import worker
+    from marshrut.engine.clock import FixedClock
+    from marshrut.engine.context import Context
+    from marshrut.engine.models import Instance
+
+    ids = _cases(api, [60, 120, 300])
+    moment = kyiv("2026-02-24 10:00")  # the second step of all three is late
+    monkeypatch.setattr(worker, "LATE_IDS_PER_QUERY", 1)
+    marshrut = api.client.application.extensions["marshrut"]
+    with marshrut["db"].unit_of_work() as uow:
+        uow.session.execute(update(Instance).values(forecast_checked_at=None))  # as at the start of a day
+        uow.commit()
+    with marshrut["db"].unit_of_work() as uow:
+        assert worker.refresh_late_forecasts(uow, Context(marshrut["settings"], FixedClock(moment)), batch=2) == 2
+        uow.commit()
+    with marshrut["db"].unit_of_work() as uow:
+        stamped = [i for i in ids if uow.session.get(Instance, i).forecast_checked_at is not None]
+    assert stamped == sorted(ids)[:2]
