@@ -92,5 +92,5 @@ def test_health_answers_within_two_seconds_while_a_script_runs_to_its_deadline(d
         worker.join()
     assert answered, "health was asked while the script ran"
     assert max(answered) < 2, answered
-    assert 0.5 < outcome["took"] < 4, outcome  # stopped by its deadline or step count
+    assert outcome["took"] < 4, outcome  # stopped by its deadline or its step count, whichever comes first
 
