@@ -15,7 +15,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from marshrut.api.deps import database, operation, request_session, settings
-from marshrut.engine import audit, batch, definitions, paperwork, queries
+from marshrut.engine import audit, batch, definitions, documents, paperwork, queries
 from marshrut.engine.access import Actor
 from marshrut.engine.errors import EngineError, NotFound
 from marshrut.engine.models import Instance
@@ -63,6 +63,7 @@ def meeting(meeting: str, actor: Actor):
         today = ctx.calendar.local_date(ctx.now())
         tasks = queries.list_tasks(uow, actor, ctx.now(), element_id=step, process_key=PROCESS, per_page=500).items
         instances = _instances(uow, [t.instance_id for t in tasks] + [r["instance_id"] for r in results if r["instance_id"]])
+        scans = documents.scans_per_case(uow, sorted(instances))
         for task in tasks:  # the rows show personal data: each case's read is audited
             audit.record(uow, "case_viewed", actor.login, ctx.now(), task.instance_id, data={"page": f"meeting:{meeting}"})
         uow.commit()
@@ -73,7 +74,7 @@ def meeting(meeting: str, actor: Actor):
     shared = {"properties": {k: v for k, v in props.items() if k not in PER_ROW},
               "required": [r for r in schema.get("required") or [] if r not in PER_ROW]}
     row_schema = {"properties": {k: v for k, v in props.items() if k in PER_ROW}}
-    rows = [_row(t, instances[t.instance_id], row_schema) for t in tasks]
+    rows = [{**_row(t, instances[t.instance_id], row_schema), "scans": scans.get(t.instance_id, 0)} for t in tasks]
     for result in results:
         found = instances.get(result["instance_id"])
         result["number"], result["name"] = (found.number, _name(found.data)) if found else ("—", "")

@@ -95,3 +95,17 @@ def test_the_due_date_filter_takes_a_date_the_ukrainian_way(api: Http, app):
     assert "Знайдено: 1" in text_of(client.get("/tasks", query_string={"due_before": "03.02.2026"}))
     assert "Знайдено: 0" in text_of(client.get("/tasks", query_string={"due_before": "02.02.2026"}))
     assert "дд.мм.рррр" in text_of(client.get("/tasks", query_string={"due_before": "завтра"}, follow_redirects=True))
+
+
+def test_the_commission_page_counts_each_case_s_scanned_documents(api: Http, app, db, settings, actors):
+    from tests.integration.engine_walk import Walker
+    from tests.meeting_cases import APPLICANTS, cases_at
+
+    with_scan, without = cases_at(Walker(db, settings, actors), "prepare_commission_materials", APPLICANTS[:2])
+    api.as_("programs_dept").post(f"/process-instances/{with_scan}/documents", 201, content_type="multipart/form-data",
+                                  data={"file": (io.BytesIO(PDF), "довідка.pdf"), "kind": "Довідка про склад сім’ї"})
+    page = signed_in(app.test_client(), "programs_deputy").get("/meetings/commission").get_data(as_text=True)
+    rows = {number: row for number, row in re.findall(r'data-number="([^"]+)">(.*?)</tr>', page, flags=re.S)}
+    numbers = {api.as_("manager").instance(i)["number"]: i for i in (with_scan, without)}
+    scans = {numbers[n]: re.search(r'class="scans"[^>]*>(\d+) скан', row).group(1) for n, row in rows.items()}
+    assert scans == {with_scan: "1", without: "0"}
