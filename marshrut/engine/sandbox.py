@@ -20,6 +20,9 @@ from marshrut.engine.sandbox_guards import ALLOWED_ATTRIBUTE_NAMES, DATA_ATTRIBU
 
 #: Longest source text a diagram may carry in one script or expression.
 MAX_SOURCE_CHARS = 20_000
+#: How deep an expression may nest (real ones stay under 30). Set explicitly: whether the parser
+#: itself gives up (RecursionError) depends on the Python version — 3.13's parses 5,000 levels.
+MAX_NESTING = 100
 
 ALLOWED_NODES: frozenset[type] = frozenset({
     ast.Module, ast.Expression, ast.Expr, ast.Assign, ast.AugAssign, ast.If, ast.For, ast.Break,
@@ -78,10 +81,24 @@ def parse(source: str, mode: str = "exec") -> ast.AST:
         raise UnsafeExpression(f"Синтаксична помилка у виразі «{source[:200]}»: {err.msg}") from err
     except (RecursionError, MemoryError, ValueError) as err:
         raise UnsafeExpression(f"Вираз «{source[:200]}» надто глибоко вкладений або некоректний") from err
+    if _nesting(tree) > MAX_NESTING:
+        raise UnsafeExpression(f"Вираз «{source[:200]}» вкладений глибше ніж {MAX_NESTING} рівнів")
     for node in ast.walk(tree):
         _check_node(source, node)
     _check_functions_only_called(source, tree)
     return tree
+
+
+def _nesting(tree: ast.AST) -> int:
+    """The depth of ``tree``, walked without recursion (the tree may be thousands deep)."""
+    deepest, pending = 0, [(tree, 1)]
+    while pending:
+        node, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_NESTING:
+            return deepest
+        pending.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 #: Types that may stand as values in ``isinstance(x, int)`` (and nowhere else as values).
