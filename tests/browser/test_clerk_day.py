@@ -139,3 +139,20 @@ def test_a_refused_form_moves_the_focus_to_a_summary_that_links_to_the_fields(li
     link.click()
     expect(page.locator("#f-package_complete")).to_be_focused()
     assert serious_violations(page) == []
+
+
+@pytest.mark.parametrize("role, paths", [
+    ("manager", ["/dashboard", "/cases"]),
+    ("analyst", ["/definitions", "/definitions/address_aid", "/incidents"]),
+    ("programs_deputy", ["/meetings/commission"]),
+])
+def test_the_managers_analysts_and_meetings_pages_have_no_serious_accessibility_violations(live_server, deployed, page,
+                                                                                           role, paths):
+    set_now(deployed, kyiv("2026-02-02 10:00"))
+    register(page, live_server, surname="Бондаренко")
+    login(page, live_server, role)
+    found = {}
+    for path in paths:
+        page.goto(live_server + path)
+        found[path] = serious_violations(page)
+    assert {k: v for k, v in found.items() if v} == {}
