@@ -5,6 +5,7 @@
 // Bundled by esbuild (`npm run build`) into ui/static/build/dmn_editor.js.
 
 import DmnModeler from 'dmn-js/lib/Modeler';
+import { openOrShowError, whenReady } from './page_start.js';
 
 function problemText(body, response) {
   const details = ((body && body.errors) || []).map((e) => `${e.path}: ${e.message}`).join('; ');
@@ -101,16 +102,7 @@ async function start() {
       }
     });
   }
-  try {
-    await page.open();
-  } catch (error) {
-    root.dataset.state = 'error';
-    page.setStatus('error', error.message || String(error));
-  }
+  await openOrShowError(root, page);
 }
 
-if (document.readyState === 'loading') {
-  document.addEventListener('DOMContentLoaded', start);
-} else {
-  start();
-}
+whenReady(start);

@@ -21,6 +21,7 @@ import lintModule from 'bpmn-js-bpmnlint';
 import { cardPropertiesModule, setProperty } from './card_properties.js';
 import { FormEditor } from './form_editor.js';
 import { lintConfig } from './lint.js';
+import { openOrShowError, whenReady } from './page_start.js';
 import { translateModule } from './translations.js';
 
 const ERROR_MARKER = 'marshrut-error';
@@ -328,16 +329,7 @@ async function start() {
   window.marshrutModeler = page.modeler;
   window.marshrutModelerPage = page;
   page.bind();
-  try {
-    await page.open();
-  } catch (error) {
-    root.dataset.state = 'error';
-    page.setStatus('error', error.message || String(error));
-  }
+  await openOrShowError(root, page);
 }
 
-if (document.readyState === 'loading') {
-  document.addEventListener('DOMContentLoaded', start);
-} else {
-  start();
-}
+whenReady(start);
