@@ -282,7 +282,6 @@ def test_each_delivery_branch_is_bound_to_the_provider_the_decision_named(walker
 
 def test_a_crisis_case_is_forecast_within_its_24_hours_even_when_ordinary_decisions_take_days(walker):
     import uuid
-    from datetime import timedelta
 
     from marshrut.engine import forecast
     parent = start(walker)

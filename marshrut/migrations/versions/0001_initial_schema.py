@@ -6,8 +6,7 @@ Create Date: 2026-11-22 11:09:41.342603
 """
 from alembic import op
 import sqlalchemy as sa
-import marshrut.engine.models
-from marshrut import engine
+from marshrut.engine import models as engine_models
 
 
 revision = '0001'
@@ -35,7 +34,7 @@ def upgrade() -> None:
     sa.Column('properties', sa.JSON(), nullable=False),
     sa.Column('steps', sa.JSON(), nullable=False),
     sa.Column('checksum', sa.String(length=64), nullable=False),
-    sa.Column('deployed_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('deployed_at', engine_models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('deployed_by', sa.String(length=80), nullable=True),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('key', 'version')
@@ -56,7 +55,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('token_hash', sa.String(length=64), nullable=True),
     sa.Column('password_hash', sa.String(length=300), nullable=True),
-    sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine_models.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('login')
     )
@@ -69,16 +68,16 @@ def upgrade() -> None:
     sa.Column('process_key', sa.String(length=100), nullable=False),
     sa.Column('definition_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('received_at', engine.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('target_due', engine.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('legal_due', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('received_at', engine_models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('target_due', engine_models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('legal_due', engine_models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.Column('state', sa.Text(), nullable=False),
-    sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', engine_models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('created_by', sa.String(length=80), nullable=True),
-    sa.Column('updated_at', engine.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('completed_at', engine.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('forecast_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', engine_models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', engine_models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('forecast_at', engine_models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('lock_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definitions.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -93,7 +92,7 @@ def upgrade() -> None:
     sa.Column('task_id', sa.Integer(), nullable=True),
     sa.Column('actor', sa.String(length=80), nullable=True),
     sa.Column('event', sa.String(length=50), nullable=False),
-    sa.Column('at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', engine_models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('data', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -114,11 +113,11 @@ def upgrade() -> None:
     sa.Column('participants', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('assignee', sa.String(length=80), nullable=True),
-    sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('due_at', engine.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('at_risk_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine_models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', engine_models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('at_risk_at', engine_models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('participant_roles', sa.String(length=300), nullable=False),
-    sa.Column('completed_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', engine_models.UtcDateTime(timezone=True), nullable=True),
     sa.Column('completed_by', sa.String(length=80), nullable=True),
     sa.Column('data', sa.JSON(), nullable=True),
     sa.Column('inputs', sa.JSON(), nullable=False),
@@ -138,9 +137,9 @@ def upgrade() -> None:
     sa.Column('element_id', sa.String(length=100), nullable=False),
     sa.Column('name', sa.String(length=300), nullable=False),
     sa.Column('escalation', sa.String(length=20), nullable=True),
-    sa.Column('fires_at', engine.models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('fires_at', engine_models.UtcDateTime(timezone=True), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
-    sa.Column('fired_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('fired_at', engine_models.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('spiff_id')

@@ -6,8 +6,7 @@ Create Date: 2026-11-22 11:21:44.922773
 """
 from alembic import op
 import sqlalchemy as sa
-import marshrut.engine.models
-from marshrut import engine
+from marshrut.engine import models as engine_models
 
 
 revision = '0002'
@@ -27,9 +26,9 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=200), nullable=True),
     sa.Column('subject', sa.String(length=300), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', engine.models.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('read_at', engine.models.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('emailed_at', engine.models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', engine_models.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', engine_models.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('emailed_at', engine_models.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instances.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('breach', 'instance_id', 'task_id', 'recipient')
@@ -40,7 +39,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_notifications_unsent', ['emailed_at', 'email'], unique=False)
 
     with op.batch_alter_table('process_instances', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sla_met_at', engine.models.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('sla_met_at', engine_models.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('target_breach_recorded', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.add_column(sa.Column('legal_breach_recorded', sa.Boolean(), nullable=False, server_default=sa.false()))
         batch_op.create_index('ix_instances_status_target', ['status', 'target_due'], unique=False)
