@@ -102,7 +102,7 @@ def overdue(args: dict, actor: Actor):
     """Tasks and cases overdue now, or at ?at= (oldest due first, a page of each; totals in total_*)"""
     with operation() as (uow, ctx):
         moment = _moment(args, ctx.now())
-        found = sla.overdue_page(uow, moment, args["page"], args["per_page"])
+        found = sla.overdue_page(uow, moment, args["page"], args["per_page"], now=ctx.now())
         late = found.instances
         task_items = task_list_body(uow, ctx, found.tasks)
         for item in task_items:
@@ -123,7 +123,7 @@ def overdue(args: dict, actor: Actor):
 def summary(args: dict, actor: Actor):
     """Open tasks by process, step and status; running cases by target and legal status"""
     with operation() as (uow, ctx):
-        return sla.summary(uow, _moment(args, ctx.now()))
+        return sla.summary(uow, _moment(args, ctx.now()), now=ctx.now())
 
 
 @bp.route("/sla/steps")

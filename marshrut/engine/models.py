@@ -7,7 +7,8 @@ module holds behaviour beyond what a row needs.
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint, false
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+                        UniqueConstraint, false, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -332,3 +333,31 @@ Index("ix_tasks_done_steps", Task.process_key, Task.element_id, Task.name, Task.
 Index("ix_instances_running_sla", Instance.process_key, Instance.received_at, Instance.target_due, Instance.legal_due,
       Instance.sla_met_at, Instance.forecast_at,
       postgresql_where=Instance.completed_at.is_(None), sqlite_where=Instance.completed_at.is_(None))
+
+
+# --- SLA tallies (engine/sla_tallies.py): counters the managers' views read, kept by triggers ---
+class SlaTally(Base):
+    """One key's count, folded from the changes by the worker."""
+
+    __tablename__ = "sla_tallies"
+    __table_args__ = (Index("ix_sla_tallies_zero", "tally", sqlite_where=text("amount = 0"),
+                            postgresql_where=text("amount = 0")),)
+    tally: Mapped[str] = mapped_column(String(12), primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    amount: Mapped[int] = mapped_column(BigInteger)
+
+
+class SlaTallyChange(Base):
+    """+1 or −1 under a key, appended by a trigger with each change of a task or a case."""
+
+    __tablename__ = "sla_tally_changes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    tally: Mapped[str] = mapped_column(String(12))
+    process_key: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str] = mapped_column(String(100))
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[int] = mapped_column(Integer)
+# Steps turning "at risk" in one hour (sla_tallies.boundary), as ix_tasks_state_due for due dates.
+Index("ix_tasks_state_risk", Task.state, Task.at_risk_at)

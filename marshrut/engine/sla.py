@@ -1,12 +1,13 @@
 """What managers ask: what is late now (or at a moment), where cases wait, how long steps take."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, text, union_all
+from sqlalchemy import and_, case, func, or_, select, union_all
 
-from marshrut.engine import definitions
+from marshrut.engine import definitions, sla_counts
 from marshrut.engine.models import Instance, Task
 from marshrut.engine.store import UnitOfWork
 
@@ -34,12 +35,14 @@ def _late_tasks_at(moment: datetime) -> tuple[Any, Any]:
     return and_(Task.completed_at.is_(None), late), and_(Task.completed_at > moment, late)
 
 
-def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int | None = 50) -> OverduePage:
+def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int | None = 50,
+                 now: datetime | None = None) -> OverduePage:
     """A page of :func:`overdue` (``per_page=None``: everything), oldest due first, with the totals.
 
     The tasks are found through the two halves of :func:`_late_tasks_at` (a UNION ALL the
     database walks in index order), then read by id: the answer costs the page, not every
-    late task of the department.
+    late task of the department. The totals at ``now`` (default: ``moment`` is now) or later
+    come from the tallies; before it, from counting the rows.
     """
     halves = _late_tasks_at(moment)
     keys = union_all(*(select(Task.id, Task.due_at, Task.created_at).where(half) for half in halves)).subquery()
@@ -49,8 +52,12 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
     ids = list(uow.session.scalars(ordered))
     rows = {t.id: t for t in uow.session.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
     tasks = [rows[i] for i in ids]
-    total_tasks = len(tasks) if per_page is None else sum(
-        uow.session.scalar(select(func.count()).select_from(Task).where(half)) or 0 for half in halves)
+    tallied = per_page is not None and _from_tallies(moment, now)
+    if tallied:
+        total_tasks, tallied_cases = sla_counts.late_totals(sla_counts.snapshot(uow.session, moment))
+    else:
+        total_tasks = len(tasks) if per_page is None else sum(
+            uow.session.scalar(select(func.count()).select_from(Task).where(half)) or 0 for half in halves)
     case_halves = _late_cases_at(moment)
     keys = union_all(*(select(Instance.id, Instance.target_due).where(half) for half in case_halves)).subquery()
     ordered = select(keys.c.id).order_by(keys.c.target_due, keys.c.id)
@@ -59,9 +66,18 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
     case_ids = list(uow.session.scalars(ordered))
     found = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(case_ids)))} if case_ids else {}
     instances = [(found[i], _broken(found[i], moment)) for i in case_ids]
-    total_instances = len(instances) if per_page is None else sum(
-        uow.session.scalar(select(func.count()).select_from(Instance).where(half)) or 0 for half in case_halves)
+    if tallied:
+        total_instances = tallied_cases
+    else:
+        total_instances = len(instances) if per_page is None else sum(
+            uow.session.scalar(select(func.count()).select_from(Instance).where(half)) or 0 for half in case_halves)
     return OverduePage(tasks, instances, total_tasks, total_instances)
+
+
+def _from_tallies(moment: datetime, now: datetime | None) -> bool:
+    """The tallies hold the open steps and running cases as they are now: they answer for now
+    and later (the same steps and cases, judged at a later moment), not for a moment before."""
+    return now is None or moment >= now
 
 
 def _late_cases_at(moment: datetime) -> tuple[Any, Any]:
@@ -74,8 +90,37 @@ def _late_cases_at(moment: datetime) -> tuple[Any, Any]:
     return and_(running, late), and_(Instance.completed_at > moment, late)
 
 
-def summary(uow: UnitOfWork, moment: datetime) -> dict[str, Any]:
+def summary(uow: UnitOfWork, moment: datetime, now: datetime | None = None) -> dict[str, Any]:
     """Open tasks counted by process, step and SLA status, and cases by process and status.
+
+    Now (``now`` is None or not after ``moment``) or later: read from the tallies. Before now:
+    :func:`summary_from_rows`.
+    """
+    if not _from_tallies(moment, now):
+        return summary_from_rows(uow, moment)
+    found = sla_counts.snapshot(uow.session, moment)
+    names = _step_names(uow)
+    steps = [{"process_key": pk, "element_id": el, "name": names.get((pk, el)) or _open_step_name(uow, pk, el), **counts,
+              "total": sum(counts.values())}
+             for (pk, el), counts in sla_counts.open_steps(found).items()]
+    processes = [{"process_key": pk, **figures} for pk, figures in sla_counts.running_cases(found).items()]
+    return {"at": moment.isoformat(), "steps": steps, "processes": processes}
+
+
+def _step_names(uow: UnitOfWork) -> dict[tuple[str, str], str]:
+    """Each step's name in the newest version of its process (one query, cached with the definitions)."""
+    return {key: step["name"] for key, step in _limits(uow).items()}
+
+
+def _open_step_name(uow: UnitOfWork, process_key: str, element_id: str) -> str:
+    """A step the newest version no longer has: the name its open tasks carry (the first by order; one entry of ix_tasks_open_steps)."""
+    query = (select(Task.name).where(Task.completed_at.is_(None), Task.process_key == process_key,
+                                     Task.element_id == element_id).order_by(Task.name).limit(1))
+    return uow.session.scalar(query) or element_id
+
+
+def summary_from_rows(uow: UnitOfWork, moment: datetime) -> dict[str, Any]:
+    """:func:`summary` at any moment, past included, counted from the rows.
 
     Two GROUP BY queries (tasks open at ``moment``; cases running then), each counting its
     statuses with SUM(CASE ...): the answer costs a walk of an index, never a row per case in
@@ -142,38 +187,22 @@ def _case_status_at(moment: datetime, c: Any, due: Any) -> Any:
 def step_durations(uow: UnitOfWork, process_key: str | None = None) -> list[dict[str, Any]]:
     """Per step: completed count, median and 90th-percentile duration (hours), share late, limit.
 
-    One GROUP BY over the completed tasks; the percentiles are continuous (linear between the
-    two nearest values, as PostgreSQL's ``percentile_cont``): computed in that query on
-    PostgreSQL, and on SQLite read per step as the one or two values at rank ``share × (n − 1)``
-    (ORDER BY duration LIMIT 2 OFFSET k) — two small queries per step, none per task.
+    From the tallies of completed steps (:func:`engine.sla_counts.step_durations`): the
+    percentiles are continuous (linear between the two nearest values, as PostgreSQL's
+    ``percentile_cont``) over the durations to the minute, the same on both backends.
     """
-    postgres = uow.session.get_bind().dialect.name == "postgresql"
-    hours = _hours(postgres)
-    done = Task.state == "completed"
-    where = [done] if not process_key else [done, Task.process_key == process_key]
-    late = func.sum(case((and_(Task.due_at.is_not(None), Task.completed_at.is_not(None), Task.completed_at > Task.due_at), 1),
-                         else_=0))
-    columns = [Task.process_key, Task.element_id, func.min(Task.name).label("name"), func.count().label("completed"),
-               late.label("late"), func.count(Task.completed_at).label("timed")]
-    if postgres:
-        columns += [func.percentile_cont(share).within_group(hours).label(label) for label, share in PERCENTILES]
-    query = (select(*columns).where(*where).group_by(Task.process_key, Task.element_id)
-             .order_by(Task.process_key, Task.element_id))
     limits = _limits(uow)
-    if postgres:  # the per-step sorts of percentile_cont in memory, not in temporary files (this transaction only)
-        uow.session.execute(text("SET LOCAL work_mem = '64MB'"))
+    names = _step_names(uow)
+    found = sla_counts.step_durations(uow.session.connection(), process_key, tuple(share for _l, share in PERCENTILES))
     rows = []
-    for r in uow.session.execute(query).all():
-        if postgres:
-            figures = {label: getattr(r, label) for label, _ in PERCENTILES}
-        else:
-            figures = {label: _sqlite_percentile(uow, hours, r.process_key, r.element_id, r.timed, share)
-                       for label, share in PERCENTILES}
-        step = limits.get((r.process_key, r.element_id), {})
+    for (pk, element_id), figures in found.items():
+        step = limits.get((pk, element_id), {})
         rows.append({
-            "process_key": r.process_key, "element_id": r.element_id, "name": r.name, "completed": int(r.completed),
-            **{label: round(float(v), 2) if v is not None else None for label, v in figures.items()},
-            "share_late": round(int(r.late or 0) / int(r.completed), 4), "limit_days": step.get("days"),
+            "process_key": pk, "element_id": element_id, "name": names.get((pk, element_id)) or _done_step_name(uow, pk, element_id),
+            "completed": figures["completed"],
+            **{label: round(float(v), 2) if v is not None else None
+               for label, v in ((label, figures["shares"][share]) for label, share in PERCENTILES)},
+            "share_late": round(figures["late"] / figures["completed"], 4), "limit_days": step.get("days"),
             "limit_days_min": step.get("days_min"), "calendar": step.get("calendar"), "deadline": step.get("deadline"),
         })
     return rows
@@ -182,37 +211,19 @@ def step_durations(uow: UnitOfWork, process_key: str | None = None) -> list[dict
 PERCENTILES = (("median_hours", 0.5), ("p90_hours", 0.9))
 
 
-def _hours(postgres: bool) -> Any:
-    """SQL: a completed task's duration in hours."""
-    if postgres:
-        return func.extract("epoch", Task.completed_at - Task.created_at) / 3600.0
-    return (func.julianday(Task.completed_at) - func.julianday(Task.created_at)) * 24.0
-
-
-def _sqlite_percentile(uow: UnitOfWork, hours: Any, process_key: str, element_id: str, count: int,
-                       share: float) -> float | None:
-    """``percentile_cont(share)`` of one step's durations on SQLite: the values at ranks
-    floor(k) and floor(k)+1 for k = share × (n − 1), interpolated."""
-    if not count:
-        return None
-    rank = share * (count - 1)
-    below = int(rank)
-    query = (select(hours).where(Task.state == "completed", Task.completed_at.is_not(None),
-                                 Task.process_key == process_key, Task.element_id == element_id)
-             .order_by(hours).limit(2).offset(below))
-    values = [float(v) for v in uow.session.scalars(query)]
-    if len(values) == 1 or rank == below:
-        return values[0]
-    return values[0] + (values[1] - values[0]) * (rank - below)
+def _done_step_name(uow: UnitOfWork, process_key: str, element_id: str) -> str:
+    """A step the newest version no longer has: the name its completed tasks carry (the first by order; one entry of ix_tasks_done_steps)."""
+    query = (select(Task.name).where(Task.state == "completed", Task.process_key == process_key,
+                                     Task.element_id == element_id).order_by(Task.name).limit(1))
+    return uow.session.scalar(query) or element_id
 
 
 def _limits(uow: UnitOfWork) -> dict[tuple[str, str], dict[str, Any]]:
-    """Step limits of the newest version of every process (one query)."""
-    limits: dict[tuple[str, str], dict[str, Any]] = {}
-    for definition in definitions.latest_all(uow):
-        for step in definition.steps:
-            limits[(definition.key, step["element_id"])] = step
-    return limits
+    """Steps (limits, names) of the newest version of every process (one query per unit of work)."""
+    key = (sla_counts.CACHED, "limits")
+    if key not in uow.session.info:
+        uow.session.info[key] = {(d.key, step["element_id"]): step for d in definitions.latest_all(uow) for step in d.steps}
+    return uow.session.info[key]
 
 
 def late_task_chunks(uow: UnitOfWork, moment: datetime, size: int = 500) -> Iterator[list[Task]]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, or_, select, update
 
-from marshrut.engine import alerts, case_sync, cases, definitions, incidents, queries
+from marshrut.engine import alerts, case_sync, cases, definitions, incidents, queries, sla_tallies
 from marshrut.engine.context import Context
 from marshrut.engine.config import Settings
 from marshrut.engine.errors import CaseChanged
@@ -37,6 +37,7 @@ class PassResult:
     breaches: int = 0
     emails: int = 0
     forecasts: int = 0
+    tally_changes: int = 0
 
 
 def due_cases(uow: UnitOfWork, now: datetime, batch: int, tried: set[int]) -> list[int]:
@@ -85,6 +86,8 @@ def run_pass(db: Database, settings: Settings, batch: int = 200, rounds: int = 1
         uow.commit()
     with operation(db, settings) as (_uow, ctx):
         result.emails = alerts.send_pending_emails(db, settings, ctx)
+    with db.engine.begin() as connection:  # the day's changes folded in, so the views read few rows
+        result.tally_changes = sla_tallies.compact(connection)
     return result
 
 

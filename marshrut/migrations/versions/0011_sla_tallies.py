@@ -1,0 +1,59 @@
+"""SLA tallies (issue 17): counters of open steps, running cases and step durations, kept by triggers
+
+- ``sla_tally_changes``: +1/−1 under a key, appended by triggers on ``tasks`` and
+  ``process_instances`` with each change (engine/sla_tallies.py says which keys);
+- ``sla_tallies``: one row per key, the changes folded in by the worker;
+- ``ix_tasks_state_risk``: the steps turning "at risk" within one hour, read beside the tallies;
+- the tallies counted from the rows already there.
+
+Revision ID: 0011_sla_tallies
+Revises: 0010_rules
+Create Date: 2026-12-04 19:00:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+from marshrut.engine import sla_tallies
+
+
+revision = '0011_sla_tallies'
+down_revision = '0010_rules'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        'sla_tallies',
+        sa.Column('tally', sa.String(12), primary_key=True),
+        sa.Column('process_key', sa.String(100), primary_key=True),
+        sa.Column('element_id', sa.String(100), primary_key=True),
+        sa.Column('bucket', sa.BigInteger(), primary_key=True, autoincrement=False),
+        sa.Column('amount', sa.BigInteger(), nullable=False),
+    )
+    op.create_index('ix_sla_tallies_zero', 'sla_tallies', ['tally'], postgresql_where=sa.text('amount = 0'),
+                    sqlite_where=sa.text('amount = 0'))
+    op.create_table(
+        'sla_tally_changes',
+        sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), primary_key=True),
+        sa.Column('tally', sa.String(12), nullable=False),
+        sa.Column('process_key', sa.String(100), nullable=False),
+        sa.Column('element_id', sa.String(100), nullable=False),
+        sa.Column('bucket', sa.BigInteger(), nullable=False),
+        sa.Column('amount', sa.Integer(), nullable=False),
+    )
+    op.create_index('ix_tasks_state_risk', 'tasks', ['state', 'at_risk_at'])
+    bind = op.get_bind()
+    for statement in sla_tallies.trigger_ddl(bind.dialect.name):
+        op.execute(statement)
+    sla_tallies.rebuild(bind)
+
+
+def downgrade() -> None:
+    bind = op.get_bind()
+    for statement in sla_tallies.drop_trigger_ddl(bind.dialect.name):
+        op.execute(statement)
+    op.drop_index('ix_tasks_state_risk', table_name='tasks')
+    op.drop_table('sla_tally_changes')
+    op.drop_index('ix_sla_tallies_zero', table_name='sla_tallies')
+    op.drop_table('sla_tallies')
