@@ -165,8 +165,8 @@ def realistic(server: Any, tasks: list[tuple[int, str, str]], clients: int, seco
 
 def worker_after_midnight(db: Database, settings: Settings, max_passes: int = 400) -> dict[str, Any]:
     """Passes from 00:05 of the day after ``NOW`` until one does nothing (or ``max_passes``); the
-    backlog's wall time counts :data:`WORKER_INTERVAL_S` between passes, as ``marshrut worker``
-    sleeps. When stopped early, the time to clear is projected from the cases late at that
+    backlog's wall time counts :data:`WORKER_INTERVAL_S` after each pass that left no backlog, as
+    ``marshrut worker`` sleeps (a pass with a full batch is followed at once by the next). When stopped early, the time to clear is projected from the cases late at that
     moment (each re-forecast once that day) at the rate measured."""
     moment = (generate.NOW + timedelta(days=1)).replace(hour=0, minute=5)
     set_clock(db, moment)
@@ -176,7 +176,7 @@ def worker_after_midnight(db: Database, settings: Settings, max_passes: int = 40
             "WHERE t.state = 'ready' AND t.due_at < :moment AND i.status = 'running' AND i.sla_met_at IS NULL"),
             {"moment": moment}).scalar() or 0
     passes, busy, totals = 0, 0.0, {"timers_fired": 0, "breaches": 0, "forecasts": 0}
-    slowest = 0.0
+    slowest, pauses = 0.0, 0
     while passes < max_passes:
         started = time.perf_counter()
         result = worker.run_pass(db, settings)
@@ -188,8 +188,9 @@ def worker_after_midnight(db: Database, settings: Settings, max_passes: int = 40
             totals[key] += getattr(result, key)
         if not (result.timers_fired or result.breaches or result.forecasts):
             break
+        pauses += 0 if result.backlog else 1  # ``marshrut worker`` pauses only after a pass that left no backlog
     cleared = passes < max_passes
-    wall = busy + WORKER_INTERVAL_S * (passes - 1)
+    wall = busy + WORKER_INTERVAL_S * pauses
     rate = totals["forecasts"] / wall if wall else 0.0
     return {"from": moment.isoformat(), "late_cases": late_cases, "passes": passes, "busy_s": round(busy, 1),
             "slowest_pass_s": round(slowest, 2), "work": totals, "cleared": cleared,

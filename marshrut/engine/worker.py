@@ -18,6 +18,7 @@ from datetime import time as dt_time
 from typing import Any
 
 from sqlalchemy import bindparam, case, func, or_, select, update
+from sqlalchemy.orm import defer
 
 from marshrut.engine import alerts, case_sync, cases, definitions, incidents, queries, sla_tallies
 from marshrut.engine.context import Context
@@ -38,6 +39,8 @@ class PassResult:
     emails: int = 0
     forecasts: int = 0
     tally_changes: int = 0
+    #: Work was left for the next pass (a batch was full): it starts at once, without the pause.
+    backlog: bool = False
 
 
 def due_cases(uow: UnitOfWork, now: datetime, batch: int, tried: set[int]) -> list[int]:
@@ -80,9 +83,12 @@ def run_pass(db: Database, settings: Settings, batch: int = 200, rounds: int = 1
                 result.timers_fired += len(fired)
         if len(instance_ids) < batch:
             break
+    else:
+        result.backlog = True
     with operation(db, settings) as (uow, ctx):
         result.breaches = alerts.record_breaches(uow, ctx)
-        result.forecasts = refresh_late_forecasts(uow, ctx)
+        result.forecasts = refresh_late_forecasts(uow, ctx, FORECASTS_PER_PASS)
+        result.backlog = result.backlog or result.forecasts >= FORECASTS_PER_PASS
         uow.commit()
     with operation(db, settings) as (_uow, ctx):
         result.emails = alerts.send_pending_emails(db, settings, ctx)
@@ -127,6 +133,10 @@ def _fire_case(db: Database, settings: Settings, instance_id: int) -> list[str] 
 LATE_IDS_PER_QUERY = 10_000
 
 
+#: Re-forecasts in one pass's transaction: short enough that a pass ends within seconds.
+FORECASTS_PER_PASS = 1000
+
+
 def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> int:
     """Re-forecast running cases with an overdue step: their finish moves with the clock.
 
@@ -157,8 +167,9 @@ def refresh_late_forecasts(uow: UnitOfWork, ctx: Context, batch: int = 1000) -> 
     instances: list[Instance] = []
     for start in range(0, len(ordered), LATE_IDS_PER_QUERY):
         late = (
-            select(Instance).where(Instance.id.in_(ordered[start:start + LATE_IDS_PER_QUERY]), Instance.status == "running",
-                                   Instance.sla_met_at.is_(None))
+            select(Instance).options(defer(Instance.state))  # the saved workflow is not needed for a forecast
+            .where(Instance.id.in_(ordered[start:start + LATE_IDS_PER_QUERY]), Instance.status == "running",
+                   Instance.sla_met_at.is_(None))
             .where(or_(Instance.forecast_checked_at.is_(None), Instance.forecast_checked_at < today,
                        Instance.forecast_checked_at < Instance.forecast_review_at))
             .order_by(Instance.id).limit(batch - len(instances))
@@ -207,4 +218,8 @@ def run_forever(db: Database, settings: Settings, interval: float = 5.0,
                 observe(time.perf_counter() - started, result.timers_fired)
         except Exception:  # noqa: BLE001 - a worker must outlive one bad pass
             log.exception("worker pass failed")
-        time.sleep(interval)
+            result = PassResult()
+        # A backlog (the day's re-forecasts of a large department) is worked through without
+        # pausing between passes; each pass is still its own short transaction.
+        if not result.backlog:
+            time.sleep(interval)

@@ -168,3 +168,37 @@ def test_the_worker_refreshes_late_forecasts_oldest_first_across_chunks_of_ids(a
     with marshrut["db"].unit_of_work() as uow:
         stamped = [i for i in ids if uow.session.get(Instance, i).forecast_checked_at is not None]
     assert stamped == sorted(ids)[:2]
+
+
+def test_the_worker_works_through_a_backlog_of_forecasts_without_pausing(api: Http, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300,000 late cases at 1,000 a pass would take 25 hours with a 5-second pause after each
+    pass: a pass that fills its batch is followed at once by the next; the pause comes when a
+    pass leaves nothing behind."""
+    from marshrut.engine import worker
+    from marshrut.engine.models import Instance
+
+    _cases(api, [60, 120, 300])
+    api.set_clock(kyiv("2026-02-10 10:00"))  # the second step of all three is late; no escalation is due yet
+    marshrut = api.client.application.extensions["marshrut"]
+    with marshrut["db"].unit_of_work() as uow:
+        uow.session.execute(update(Instance).values(forecast_checked_at=None))  # as at the start of a day
+        uow.commit()
+    monkeypatch.setattr(worker, "FORECASTS_PER_PASS", 2)
+    passes: list[worker.PassResult] = []
+    real_pass = worker.run_pass
+
+    def counted(db: Any, settings: Any) -> worker.PassResult:
+        passes.append(real_pass(db, settings))
+        return passes[-1]
+
+    class Paused(Exception):
+        pass
+
+    def pause(_seconds: float) -> None:
+        raise Paused
+
+    monkeypatch.setattr(worker, "run_pass", counted)
+    monkeypatch.setattr(worker.time, "sleep", pause)
+    with pytest.raises(Paused):
+        worker.run_forever(marshrut["db"], marshrut["settings"])
+    assert [(p.forecasts, p.backlog) for p in passes] == [(2, True), (1, False)]
