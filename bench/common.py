@@ -151,7 +151,8 @@ class Server:
 def serve(url: str, workers: int, log_dir: Path) -> Iterator[Server]:
     """Start the real server on ``url``'s database; stop it (SIGTERM, then SIGKILL) afterwards."""
     port = free_port()
-    env = {**os.environ, "MARSHRUT_DATABASE_URL": url, "MARSHRUT_CONTROLLED_CLOCK": "1"}
+    env = {**os.environ, "MARSHRUT_DATABASE_URL": url, "MARSHRUT_CONTROLLED_CLOCK": "1",
+           "MARSHRUT_SECURE_COOKIES": "0"}  # plain HTTP on loopback: the page session must come back
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with open(log_path, "wb") as log_file:

@@ -413,13 +413,14 @@ def copies(db: Database, dialect: Dialect, templates: list[Template], count: int
             body = f"{subject}.\nСтрок: {due.astimezone(NOW.tzinfo).isoformat()}.\nСправа: {number} (address_aid)."
             for login, roles in people:
                 if "manager" in roles or template.open_role in roles:
+                    noticed_at = due + timedelta(seconds=5)  # e-mailed by the worker as it noticed
                     row = [next_id["notification"], "task_overdue", instance_id, ready_id, login, None, subject, body,
-                           due + timedelta(seconds=5), None, None]
+                           noticed_at, None, noticed_at, "sent", None, 1, None]
                     next_id["notification"] += 1
                     if copy_text:
                         out["notification"].append("\t".join(dialect.constant(v) for v in row) + "\n")
                     else:
-                        row[8] = dialect.stored(row[8])
+                        row[8], row[10] = dialect.stored(row[8]), dialect.stored(row[10])
                         out["notification"].append(row)
     built = time.perf_counter()
     write(db, dialect, out)

@@ -344,7 +344,7 @@ class SlaTally(Base):
                             postgresql_where=text("amount = 0")),)
     tally: Mapped[str] = mapped_column(String(12), primary_key=True)
     process_key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    element_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(500), primary_key=True)
     bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     amount: Mapped[int] = mapped_column(BigInteger)
 
@@ -356,7 +356,7 @@ class SlaTallyChange(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     tally: Mapped[str] = mapped_column(String(12))
     process_key: Mapped[str] = mapped_column(String(100))
-    element_id: Mapped[str] = mapped_column(String(100))
+    element_id: Mapped[str] = mapped_column(String(500))
     bucket: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(Integer)
 # Steps turning "at risk" in one hour (sla_tallies.boundary), as ix_tasks_state_due for due dates.

@@ -123,7 +123,10 @@ def list_tasks(
     # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
     # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.id)
-    return paginate(uow, query, page, per_page)
+    plain = state == "ready" and role is None and not everything and not mine and instance_id is None \
+        and process_key is None and element_id is None and sla_status is None and not (q and search.normalise(q))
+    total = sla_counts.work_list_size(uow.session, actor, participating_roles(uow)) if plain else None
+    return paginate(uow, query, page, per_page, total)
 
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:

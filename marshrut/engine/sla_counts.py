@@ -6,7 +6,7 @@ is history, which the tallies do not keep: :mod:`engine.sla` aggregates the rows
 """
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import event
@@ -120,6 +120,21 @@ def cases_with_sla(found: Snapshot, status: str, process_key: str | None = None)
     return count + sum(1 for tally, pk, element_id, date in found.near
                        if tally == "c_any" and process_key in (None, pk)
                        and _list_status(element_id, date < found.moment) == status)
+
+
+def work_list_size(session: Session, actor: Any, participating: frozenset[str]) -> int:
+    """How many open steps a person's own task list holds (``queries.list_tasks`` unfiltered):
+    the steps of their roles and, for the roles some step has as participants, the steps they
+    take part in; a provider's user sees the unbound ones and their organisation's."""
+    taking_part = actor.roles & participating
+    count = 0
+    for s in read_sums(session.connection(), ("who",), datetime.min.replace(tzinfo=timezone.utc)):
+        role, provider, participants = s.element_id.split("|", 2)
+        if provider and provider != actor.provider_id:
+            continue
+        if role in actor.roles or any(f",{r}," in participants for r in taking_part):
+            count += s.amount
+    return count
 
 
 def _list_status(case_class: str, date_passed: bool) -> str:

@@ -98,6 +98,9 @@ TASK_KEYS = (
     Key("done_m", _step, lambda r, d: f"{_millis(f'{r}.created_at', f'{r}.completed_at', d)} / 60000", _done),
     Key("done_late", _step, lambda r, d: "0",
         lambda r: f"{_done(r)} AND {r}.due_at IS NOT NULL AND {r}.completed_at > {r}.due_at"),
+    # Open steps by who works them (role, provider, participants): the size of a person's task list.
+    Key("who", lambda r, d: f"{r}.role || '|' || COALESCE({r}.provider_id, '') || '|' || {r}.participant_roles",
+        lambda r, d: "0", _open),
 )
 
 
@@ -138,7 +141,8 @@ CASE_KEYS = (
 TABLE_KEYS = {"tasks": TASK_KEYS, "process_instances": CASE_KEYS}
 #: The columns a key reads: an update touching none of them changes no tally.
 WATCHED = {
-    "tasks": ("state", "process_key", "element_id", "created_at", "completed_at", "due_at", "at_risk_at"),
+    "tasks": ("state", "process_key", "element_id", "created_at", "completed_at", "due_at", "at_risk_at", "role",
+              "provider_id", "participant_roles"),
     "process_instances": ("status", "process_key", "completed_at", "target_due", "legal_due", "sla_met_at", "forecast_at"),
 }
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from marshrut.engine import queries, sla, sla_tallies
-from marshrut.engine.models import Instance, Task
+from marshrut.engine import queries, sla, sla_tallies, users
+from marshrut.engine.models import Instance, Task, User
 from marshrut.engine.store import Database
 from tests.api.conftest import Http
 from tests.conftest import kyiv
@@ -73,6 +73,33 @@ def _compare(db: Database, moment: datetime) -> None:
                                                .where(queries.case_sla_clause(status, moment)))
             found = sla.sla_counts.cases_with_sla(sla.sla_counts.snapshot(uow.session, moment), status)
             assert found == counted_cases, (moment, status)
+
+
+def test_a_persons_task_list_is_counted_by_the_tallies_as_by_the_rows(api: Http) -> None:
+    db = _db(api)
+    last = _department(api)
+    with db.engine.begin() as connection:  # steps further on: one with a participant (У), one bound to a provider
+        for suffix, role, participants, provider in (("p", "accounting_head", ",programs_head,", None),
+                                                      ("q", "provider", ",", "myloserdia")):
+            connection.execute(text(
+                "INSERT INTO tasks (instance_id, process_key, spiff_id, element_id, name, lane, role, action, participants, "
+                "state, created_at, due_at, at_risk_at, participant_roles, inputs, provider_id, breach_recorded) "
+                "SELECT instance_id, process_key, :spiff, element_id, name, lane, :role, action, participants, state, "
+                "created_at, due_at, at_risk_at, :participants, inputs, :provider, breach_recorded FROM tasks "
+                "WHERE state = 'ready' ORDER BY id LIMIT 1"),
+                {"spiff": f"00000000-0000-0000-0000-00000000000{'1' if suffix == 'p' else '2'}", "role": role,
+                 "participants": participants, "provider": provider})
+    with db.unit_of_work() as uow:
+        logins = uow.session.scalars(select(User.login).order_by(User.login)).all()
+        assert len(logins) >= 7
+        sizes = {}
+        for login in logins:
+            actor = users.by_login(uow, login)
+            tallied = queries.list_tasks(uow, actor, last).total
+            counted = queries.list_tasks(uow, actor, last, process_key="address_aid").total  # a filter: rows counted
+            assert tallied == counted, login
+            sizes[login] = tallied
+    assert len({size for size in sizes.values()}) >= 3  # the lists differ: not all empty, not all everything
 
 
 def _percentile(values: list[float], share: float) -> float:
