@@ -88,6 +88,9 @@ def db_recount() -> None:
     """Count the SLA tallies afresh from the tasks and cases (after rows were loaded or fixed by hand
     with the triggers off); the managers' views read them."""
     env = Env()
+    if migrate.current(env.db.engine) != migrate.head():
+        click.echo("Схема застаріла: спершу marshrut db upgrade", err=True)
+        sys.exit(1)
     with env.db.engine.begin() as connection:
         sla_tallies.rebuild(connection)
         keys = connection.execute(text("SELECT COUNT(*) FROM sla_tallies")).scalar()
