@@ -40,6 +40,8 @@ def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int, tota
         raise InvalidInput("Неправильна сторінка", [FieldError("page", "page ≥ 1, 1 ≤ per_page ≤ 500")])
     if total is None:
         total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if (page - 1) * per_page >= total:  # nothing there: no walk of the index looking for it
+        return Page([], total, page, per_page)
     items = list(uow.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)
 
@@ -62,14 +64,23 @@ _PARTICIPATING: dict[tuple[int, ...], frozenset[str]] = {}
 
 
 def participating_roles(uow: UnitOfWork) -> frozenset[str]:
-    """Roles that take part (У) in a step of any deployed version (versions never change once deployed)."""
+    """Roles that take part (У) in a step of any deployed version (versions never change once deployed).
+
+    The deployed versions are looked up once per unit of work (a request): a query is a round trip.
+    """
+    if _PARTICIPATING_KEY in uow.session.info:
+        return uow.session.info[_PARTICIPATING_KEY]
     ids = tuple(uow.session.scalars(select(Definition.id).order_by(Definition.id)))
     if ids not in _PARTICIPATING:
         roles = {p["role"] for steps in uow.session.scalars(select(Definition.steps)) for s in steps or []
                  for p in s.get("participants") or []}
         _PARTICIPATING.clear()
         _PARTICIPATING[ids] = frozenset(roles)
+    uow.session.info[_PARTICIPATING_KEY] = _PARTICIPATING[ids]
     return _PARTICIPATING[ids]
+
+
+_PARTICIPATING_KEY = (sla_counts.CACHED, "participating_roles")  # forgotten when the unit of work writes
 
 
 def _acts_or_takes_part(uow: UnitOfWork, actor: Actor) -> Any:
