@@ -101,16 +101,18 @@ class DatabaseGauges:
         return []
 
     def collect(self) -> Any:
-        from sqlalchemy import case, func, select
+        from sqlalchemy import func, select
 
-        from marshrut.engine.models import Notification, Task, Timer
+        from marshrut.engine import sla_counts
+        from marshrut.engine.models import Notification, Timer
 
         now = self.now
-        status = case((Task.due_at < now, "overdue"), (Task.at_risk_at < now, "at_risk"), else_="on_track")
         database = self.app.extensions["marshrut"]["db"]
         with database.engine.connect() as connection:
             counts = {"on_track": 0, "at_risk": 0, "overdue": 0}
-            counts.update(dict(connection.execute(select(status, func.count()).where(Task.state == "ready").group_by(status)).all()))
+            for step in sla_counts.open_steps(sla_counts.Snapshot(connection, now)).values():  # the tallies, not a scan
+                for status, count in step.items():
+                    counts[status] += count
             tasks = GaugeMetricFamily("marshrut_open_tasks", "Open tasks by SLA status (at the service's clock)", labels=["status"])
             for label, count in counts.items():
                 tasks.add_metric([label], float(count))
