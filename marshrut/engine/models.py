@@ -326,8 +326,8 @@ class Comment(Base):
 # Counts by step of the tasks open now (sla.summary): an index-only walk of the open tasks alone.
 Index("ix_tasks_open_steps", Task.process_key, Task.element_id, Task.name, Task.due_at, Task.at_risk_at, Task.created_at,
       postgresql_where=Task.completed_at.is_(None), sqlite_where=Task.completed_at.is_(None))
-# Durations of completed steps (sla.step_durations), grouped by step without reading the rows.
-Index("ix_tasks_done_steps", Task.process_key, Task.element_id, Task.name, Task.completed_at, Task.created_at, Task.due_at,
+# A process's steps completed in a window (forecast.observed_durations, once a day per process).
+Index("ix_tasks_done_by_time", Task.process_key, Task.completed_at,
       postgresql_where=Task.state == "completed", sqlite_where=Task.state == "completed")
 # Running cases by process and their dates (sla.summary).
 Index("ix_instances_running_sla", Instance.process_key, Instance.received_at, Instance.target_due, Instance.legal_due,
@@ -359,5 +359,8 @@ class SlaTallyChange(Base):
     element_id: Mapped[str] = mapped_column(String(500))
     bucket: Mapped[int] = mapped_column(BigInteger)
     amount: Mapped[int] = mapped_column(Integer)
+# The running cases newest first (the case list filtered by SLA walks these, not the finished ones).
+Index("ix_instances_running_id", Instance.id, postgresql_where=text("status = 'running'"),
+      sqlite_where=text("status = 'running'"))
 # Steps turning "at risk" in one hour (sla_tallies.boundary), as ix_tasks_state_due for due dates.
 Index("ix_tasks_state_risk", Task.state, Task.at_risk_at)

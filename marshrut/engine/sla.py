@@ -212,9 +212,9 @@ PERCENTILES = (("median_hours", 0.5), ("p90_hours", 0.9))
 
 
 def _done_step_name(uow: UnitOfWork, process_key: str, element_id: str) -> str:
-    """A step the newest version no longer has: the name its completed tasks carry (the first by order; one entry of ix_tasks_done_steps)."""
+    """A step the newest version no longer has: the name one of its completed tasks carries."""
     query = (select(Task.name).where(Task.state == "completed", Task.process_key == process_key,
-                                     Task.element_id == element_id).order_by(Task.name).limit(1))
+                                     Task.element_id == element_id).limit(1))
     return uow.session.scalar(query) or element_id
 
 

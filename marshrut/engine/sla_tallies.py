@@ -226,7 +226,7 @@ def rebuild(connection: Connection) -> None:
 
 def _every_key(table: str, keys: tuple[Key, ...], d: Dialect) -> str:
     """Every row's keys as rows: on PostgreSQL one pass over the rows each condition selects (the
-    open steps through their index, the completed through ix_tasks_done_steps), all their keys at once."""
+    open steps, then the completed), all their keys at once."""
     if d != "postgresql":
         return " UNION ALL ".join(_select(key, "r", d, "1", source=f" FROM {table} r") for key in keys)
     by_condition: dict[Callable[[str], str], list[Key]] = {}

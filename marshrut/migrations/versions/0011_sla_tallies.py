@@ -4,6 +4,9 @@
   ``process_instances`` with each change (engine/sla_tallies.py says which keys);
 - ``sla_tallies``: one row per key, the changes folded in by the worker;
 - ``ix_tasks_state_risk``: the steps turning "at risk" within one hour, read beside the tallies;
+- ``ix_instances_running_id``: the running cases newest first, for the case list's SLA filter;
+- ``ix_tasks_done_steps`` (every completed step with its name and dates, which the step durations
+  were read from) replaced by the narrow ``ix_tasks_done_by_time`` (process, completion time);
 - the tallies counted from the rows already there.
 
 Revision ID: 0011_sla_tallies
@@ -43,6 +46,13 @@ def upgrade() -> None:
         sa.Column('amount', sa.Integer(), nullable=False),
     )
     op.create_index('ix_tasks_state_risk', 'tasks', ['state', 'at_risk_at'])
+    # The step durations now come from the tallies: the wide index they were read from (every
+    # completed step with its name and three dates) gives way to a narrow one by process and time.
+    op.drop_index('ix_tasks_done_steps', table_name='tasks')
+    op.create_index('ix_tasks_done_by_time', 'tasks', ['process_key', 'completed_at'],
+                    postgresql_where=sa.text("state = 'completed'"), sqlite_where=sa.text("state = 'completed'"))
+    op.create_index('ix_instances_running_id', 'process_instances', ['id'], postgresql_where=sa.text("status = 'running'"),
+                    sqlite_where=sa.text("status = 'running'"))
     bind = op.get_bind()
     for statement in sla_tallies.trigger_ddl(bind.dialect.name):
         op.execute(statement)
@@ -59,6 +69,10 @@ def downgrade() -> None:
     bind = op.get_bind()
     for statement in sla_tallies.drop_trigger_ddl(bind.dialect.name):
         op.execute(statement)
+    op.drop_index('ix_instances_running_id', table_name='process_instances')
+    op.drop_index('ix_tasks_done_by_time', table_name='tasks')
+    op.create_index('ix_tasks_done_steps', 'tasks', ['process_key', 'element_id', 'name', 'completed_at', 'created_at', 'due_at'],
+                    postgresql_where=sa.text("state = 'completed'"), sqlite_where=sa.text("state = 'completed'"))
     op.drop_index('ix_tasks_state_risk', table_name='tasks')
     op.drop_table('sla_tally_changes')
     op.drop_index('ix_sla_tallies_zero', table_name='sla_tallies')
