@@ -19,6 +19,6 @@ trap 'for name in bench1m bench100; do dropdb $PSQL_ARGS --if-exists "$name" || 
 psql $PSQL_ARGS -d bench1m -tAc "SELECT pg_size_pretty(pg_database_size('bench1m'))" > "$out/size_1m.txt"
 .venv/bin/python -m bench.at_scale --database-url "$PG/bench100" --count 100 --seconds 20 --out "$out/at_scale_100.json" \
   > /dev/null
-.venv/bin/python -m bench.at_scale --database-url "$PG/bench1m" --count 50 --seconds 45 --worker-passes "${WORKER_PASSES:-15}" \
+.venv/bin/python -m bench.at_scale --database-url "$PG/bench1m" --count 50 --seconds 45 --worker-passes "${WORKER_PASSES:-1000}" \
   --out "$out/at_scale_1m.json" --compare "$out/at_scale_100.json" | tail -20 > "$out/at_scale_1m.md"
 cat "$out/at_scale_1m.md"
