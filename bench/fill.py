@@ -31,41 +31,59 @@ from marshrut.engine.store import Database
 BIG_TABLES = ("process_instances", "tasks", "timers", "audit_events", "notifications")
 
 
-def fill(url: str, open_cases: int, *, finished_per_open: float = 2, overdue_share: float = 0.05, batch: int = 5000,
+def fill(url: str, open_cases: int, *, finished_per_open: float = 2, overdue_share: float = 0.05, batch: int = 50000,
          audit: bool = True, seed: int = 7) -> dict[str, Any]:
     started = time.perf_counter()
     db, settings = prepare(url, generate.TEMPLATE_START)
     backend = db.engine.dialect.name
     dialect = generate.Dialect(backend)
-    template_ids = generate.walk_templates(db, settings)
-    templates = generate.read_templates(db, dialect, template_ids, with_audit=audit)
-    generate.remove_cases(db, template_ids)
+    templates, walked = generate.make_templates(db, settings, dialect, with_audit=audit)
+    generate.remove_cases(db, walked)
     set_clock(db, generate.NOW)
     people = generate.people(db)
-    dropped = _drop_indexes(db) if backend == "postgresql" else []
-    totals: dict[str, int] = {}
-    made = overdue = 0
+    postgresql = backend == "postgresql"
+    dropped = _drop_indexes(db) if postgresql else []
+    if postgresql:
+        _user_triggers(db, "DISABLE")
+    loaded = indexed = time.perf_counter()
     try:
-        for first in range(0, open_cases, batch):
-            count = min(batch, open_cases - first)
-            plan = generate.copies(db, dialect, templates, count, first_index=made, overdue_share=overdue_share,
-                                   seed=seed + first, people=people, finished=round(count * finished_per_open))
-            made += plan.cases
-            overdue += plan.overdue
-            for name, rows in plan.rows.items():
-                totals[name] = totals.get(name, 0) + rows
-            log(f"{backend}: {first + count}/{open_cases} open cases ({made} in all) after "
-                f"{time.perf_counter() - started:.0f} s")
+        plan = generate.copies(db, dialect, templates, open_cases, finished_per_open=finished_per_open,
+                               overdue_share=overdue_share, seed=seed, people=people, batch=batch,
+                               log=lambda message: log(f"{backend}: {message}"))
+        loaded = time.perf_counter()
     finally:
         _create_indexes(db, dropped)
+        if postgresql:
+            _user_triggers(db, "ENABLE")
     indexed = time.perf_counter()
+    # --- SLA tallies ---------------------------------------------------------------------------
+    # The counter tables kept by triggers on tasks and process_instances were not maintained during
+    # the load (user triggers disabled above): rebuild them here, once, from the loaded rows, e.g.
+    #     with db.engine.begin() as connection:
+    #         marshrut.engine.sla_tallies.rebuild(connection)
+    # (after loading and indexing, before VACUUM ANALYZE).
+    # ---------------------------------------------------------------------------------------------
     generate.analyze(db, dialect)
+    analyzed = time.perf_counter()
     checked = generate.verify(db, settings, 20, seed)
+    size = None
+    if postgresql:
+        with db.engine.connect() as connection:
+            size = connection.execute(text("SELECT pg_database_size(current_database())")).scalar()
     db.dispose()
-    return {"backend": backend, "open_cases": open_cases, "finished_cases": made - open_cases, "overdue_steps": overdue,
-            "rows": totals, "verified": checked, "seconds": round(time.perf_counter() - started, 1),
-            "index_and_analyze_s": round(time.perf_counter() - indexed, 1) if dropped else None,
-            "now": generate.NOW.isoformat()}
+    return {"backend": backend, "open_cases": plan.open_cases, "finished_cases": plan.finished_cases,
+            "open_by_stage": plan.by_stage, "finished_by_process": plan.finished_by_process,
+            "overdue_steps": plan.overdue, "fresh_breaches": plan.fresh_breaches, "due_timers": plan.due_timers,
+            "rows": plan.rows, "verified": checked, "seconds": round(time.perf_counter() - started, 1),
+            "load_s": round(loaded - started, 1), "index_s": round(indexed - loaded, 1),
+            "analyze_s": round(analyzed - indexed, 1), "database_bytes": size, "now": generate.NOW.isoformat()}
+
+
+def _user_triggers(db: Database, what: str) -> None:
+    """DISABLE or ENABLE the user triggers of the loaded tables (append-only audit, SLA tallies)."""
+    with db.engine.begin() as connection:
+        for table in BIG_TABLES:
+            connection.execute(text(f"ALTER TABLE {table} {what} TRIGGER USER"))
 
 
 def _drop_indexes(db: Database) -> list[str]:
@@ -99,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--finished-per-open", type=float, default=2,
                         help="finished cases per open one (default 2; 0.1: one for every ten)")
     parser.add_argument("--overdue-share", type=float, default=0.05, help="share of late steps where they can be (0.05)")
-    parser.add_argument("--batch", type=int, default=5000, help="open cases built and loaded at a time (default 5000)")
+    parser.add_argument("--batch", type=int, default=50000,
+                        help="open cases (with their finished ones) planned and loaded at a time (default 50000)")
     parser.add_argument("--no-audit", action="store_true", help="copy no audit events (half the rows)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
