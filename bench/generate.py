@@ -58,7 +58,10 @@ DUE_TIMER_EVERY = 300
 MAX_BACK_DAYS = 60
 FINISHED_SPREAD_DAYS = 330
 DAY = timedelta(days=1)
-ID8, NUM = "{{ID8}}", "{{NUM}}"  # placeholders: a copy's first 8 hex digits of each step id; its number
+#: Where a copy's own values go in a text of the staging tables: the first 8 hex digits of each step id,
+#: and the registration number ("2026-000123"). PostgreSQL fills them with ``format`` (one pass over a
+#: saved workflow of ~14 KB; a literal ``%`` doubled), SQLite with ``replace``.
+PLACEHOLDERS = {"postgresql": ("%1$s", "%2$s"), "sqlite": ("{{ID8}}", "{{NUM}}")}
 
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _DATE = r"20\d\d-[01]\d-[0-3]\d"
@@ -204,12 +207,19 @@ class Piece:
         """Each copy has its own text (a step id or the number in it)."""
         return any(kind != "date" for kind, _value in self.slots)
 
-    def moved(self, days: int, suffixes: Any) -> str:
-        """The text with its dates moved by ``days``, step ids as ``{{ID8}}<suffix>``, the number as ``{{NUM}}``."""
-        out = [self.parts[0]]
+    def moved(self, days: int, suffixes: Any, placeholders: tuple[str, str] | None) -> str:
+        """The text with its dates moved by ``days``; with ``placeholders`` (a column filled per copy),
+        step ids as ``<id8 placeholder><suffix>`` and the number as its placeholder."""
+        if placeholders is None:
+            assert not self.per_copy
+            return "".join(part for pair in zip(self.parts, [_shift_date(v, days) for _k, v in self.slots] + [""])
+                           for part in pair)
+        escape = (lambda text_: text_.replace("%", "%%")) if placeholders[0].startswith("%") else (lambda text_: text_)
+        id8, number = placeholders
+        out = [escape(self.parts[0])]
         for (kind, value), part in zip(self.slots, self.parts[1:]):
-            out.append(_shift_date(value, days) if kind == "date" else ID8 + suffixes[value] if kind == "uuid" else NUM)
-            out.append(part)
+            out.append(_shift_date(value, days) if kind == "date" else id8 + suffixes[value] if kind == "uuid" else number)
+            out.append(escape(part))
         return "".join(out)
 
 
@@ -330,23 +340,26 @@ class Suffixes:
 
 
 class Variants:
-    """Variants made as copies ask for them, written to the staging tables before the copies that use them."""
+    """Every template moved by every shift a copy may get, numbered, for the staging tables."""
 
-    def __init__(self, dialect: Dialect, suffixes: Suffixes) -> None:
+    def __init__(self, dialect: Dialect, suffixes: Suffixes, templates: dict[str, list[Template]],
+                 full_finished_state: bool) -> None:
         self.dialect = dialect
         self.suffixes = suffixes
+        self.full_finished_state = full_finished_state
+        self.per_copy = _all_per_copy(templates)
+        self.placeholders = PLACEHOLDERS[dialect.name]
         self.ids: dict[tuple[str, int, int], int] = {}
-        self.pending: dict[str, list[dict[str, Any]]] = {name: [] for name in COPIED}
-        self.per_copy: set[tuple[str, str]] = set()  # (table, column) whose text differs per copy
+        self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in COPIED}
         self.ready_k: dict[int, int | None] = {}  # the first open step's place among a variant's steps
+        for process_templates in templates.values():
+            for template in process_templates:
+                for days in shifts(template):
+                    self.ids[(template.process, template.position, days)] = len(self.ids)
+                    self._make(template, days, len(self.ids) - 1)
 
     def of(self, template: Template, days: int) -> int:
-        key = (template.process, template.position, days)
-        found = self.ids.get(key)
-        if found is None:
-            found = self.ids[key] = len(self.ids)
-            self._make(template, days, found)
-        return found
+        return self.ids[(template.process, template.position, days)]
 
     def _make(self, template: Template, days: int, variant: int) -> None:
         task_positions = {row["id"]: k for k, row in enumerate(template.rows["task"])}
@@ -359,26 +372,36 @@ class Variants:
                 for column in TABLES[name].columns:
                     value = row[column.name]
                     piece = template.texts.get((name, k, column.name))
-                    if piece is not None:
-                        value = piece.moved(days, self.suffixes)
-                        if piece.per_copy:
-                            self.per_copy.add((name, column.name))
+                    per_copy = (name, column.name) in self.per_copy
+                    if name == "instance" and column.name == "state" and template.finished and not self.full_finished_state:
+                        value = ""  # never loaded again (see the module's notes); the product keeps ~3.5 KB here
+                    elif piece is not None:
+                        value = piece.moved(days, self.suffixes, self.placeholders if per_copy else None)
                     elif isinstance(column.type, UtcDateTime) and value is not None:
                         value = self.dialect.moment(value) + shift  # type: ignore[operator]
+                    elif per_copy and isinstance(value, str) and self.dialect.postgresql:
+                        value = value.replace("%", "%%")
                     out[column.name] = value
                 if name == "audit":
                     out["gen_task_k"] = task_positions.get(row["task_id"]) if row["task_id"] is not None else None
-                self.pending[name].append(out)
+                self.rows[name].append(out)
 
-    def flush(self, connection: Any, tables: dict[str, Table]) -> None:
-        for name, rows in self.pending.items():
-            if rows:
-                connection.execute(tables[name].insert(), rows)
-                rows.clear()
+    def store(self, connection: Any, tables: dict[str, Table]) -> None:
+        """Write the staging tables (on PostgreSQL the JSON no copy changes is typed ``json`` once, here)."""
+        for name, rows in self.rows.items():
+            for start in range(0, len(rows), 2000):
+                connection.execute(tables[name].insert(), rows[start:start + 2000])
+            if self.dialect.postgresql:
+                for column in TABLES[name].columns:
+                    if _is_json(column) and (name, column.name) not in self.per_copy:
+                        connection.execute(text(f"ALTER TABLE gen_v_{name} ALTER COLUMN {column.name} TYPE json "
+                                                f"USING {column.name}::json"))
 
 
 # --- the plan: one row per copy -----------------------------------------------------------
 
+#: Seconds spent in each table's INSERT … SELECT (summed over the loaders), for the report.
+SECONDS: dict[str, float] = {}
 PLAN_COLUMNS = ("variant", "instance_id", "task_base", "timer_base", "audit_base", "id8", "num", "noticed")
 
 
@@ -394,6 +417,14 @@ class Plan:
     due_timers: int = 0
     by_stage: dict[str, list[int]] = field(default_factory=dict)
     finished_by_process: dict[str, int] = field(default_factory=dict)
+
+
+def shifts(template: Template) -> range:
+    """Every whole-day shift :func:`_days_for` (or a finished copy) may give the template."""
+    latest_allowed = (NOW - template.latest) // DAY
+    if template.finished:
+        return range(latest_allowed - FINISHED_SPREAD_DAYS, latest_allowed + 1)
+    return range(min(latest_allowed - MAX_BACK_DAYS, (NOW - template.anchor) // DAY - 9), latest_allowed + 1)
 
 
 def _days_for(template: Template, kind: str, rng: random.Random) -> tuple[int, str]:
@@ -526,10 +557,11 @@ def insert_statements(dialect: Dialect, per_copy: set[tuple[str, str]], plan_tab
             elif name == "task" and column.name == "breach_recorded":
                 value = "CASE WHEN v.state = 'ready' THEN p.noticed ELSE v.breach_recorded END"
             else:
-                if (name, column.name) in per_copy:
-                    value = f"replace(replace({value}, '{ID8}', p.id8), '{NUM}', p.num)"
-                if _is_json(column) and dialect.postgresql:
-                    value = f"CAST({value} AS JSON)"
+                if (name, column.name) in per_copy and dialect.postgresql:
+                    value = f"CAST(format({value}, p.id8, p.num) AS {'JSON' if _is_json(column) else 'TEXT'})"
+                elif (name, column.name) in per_copy:
+                    id8, number = PLACEHOLDERS["sqlite"]
+                    value = f"replace(replace({value}, '{id8}', p.id8), '{number}', p.num)"
             expressions.append(value)
         statements[name] = (f"INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
                             f"SELECT {', '.join(expressions)} FROM {plan_table} p JOIN gen_v_{name} v ON v.gen_variant = p.variant")
@@ -555,7 +587,9 @@ def load_batch(connection: Any, dialect: Dialect, rows: list[tuple[Any, ...]], s
         connection.exec_driver_sql("DELETE FROM gen_plan")
         connection.exec_driver_sql(f"INSERT INTO gen_plan VALUES ({', '.join('?' for _ in PLAN_COLUMNS)})", rows)
     for name in COPIED:
+        began = time.perf_counter()
         connection.exec_driver_sql(statements[name])
+        SECONDS[name] = SECONDS.get(name, 0.0) + time.perf_counter() - began
     if notifications:
         connection.execute(TABLES["notification"].insert(), notifications)
     connection.commit()
@@ -563,25 +597,27 @@ def load_batch(connection: Any, dialect: Dialect, rows: list[tuple[Any, ...]], s
 
 def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]], open_cases: int, *,
            finished_per_open: float, overdue_share: float, seed: int, people: list[tuple[str, list[str]]],
-           batch: int, log: Callable[[str], None] = lambda _m: None) -> Plan:
+           batch: int, full_finished_state: bool = False, log: Callable[[str], None] = lambda _m: None) -> Plan:
     """Add ``open_cases`` open copies of the templates (every process, round robin over its stages) and
-    ``finished_per_open`` finished copies for each; PostgreSQL loads two batches at a time."""
+    ``finished_per_open`` finished copies for each. PostgreSQL loads two batches at a time, while the
+    next batch is planned."""
     started = time.perf_counter()
     rng = random.Random(seed)
     salt = f"{rng.getrandbits(72):018x}"
-    variants = Variants(dialect, Suffixes(salt))
+    variants = Variants(dialect, Suffixes(salt), templates, full_finished_state)
     staging = staging_tables()
     with db.engine.begin() as connection:
         for table in staging.values():
             table.drop(connection, checkfirst=True)
             table.create(connection)
+        variants.store(connection, staging)
         next_ids = {name: (connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {TABLES[name].name}")).scalar() or 0) + 1
                     for name in TABLES}
         last_numbers = {key: connection.execute(text("SELECT last FROM counters WHERE process_key = :key AND year = 2026"),
                                                 {"key": key}).scalar() or 0 for key in templates}
+    log(f"{len(variants.ids)} variants staged after {time.perf_counter() - started:.0f} s")
     planner = Planner(templates, open_cases, finished_per_open, overdue_share, seed, next_ids, last_numbers, people, variants)
-    # Every variant an open or finished copy can use, made up front so the INSERTs know which columns vary.
-    batches: list[tuple[list[tuple[Any, ...]], list[dict[str, Any]]]] = []
+    statements = insert_statements(dialect, variants.per_copy, "gen_plan")
 
     def planned() -> Iterator[tuple[list[tuple[Any, ...]], list[dict[str, Any]]]]:
         for first in range(0, open_cases, batch):
@@ -589,12 +625,7 @@ def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]],
             notes, planner.notifications = planner.notifications, []
             yield rows, notes
 
-    rows_total = {name: 0 for name in TABLES}
     work = planned()
-    first = next(work, None)
-    with db.engine.begin() as connection:
-        variants.flush(connection, staging)
-    statements = insert_statements(dialect, variants.per_copy | _all_per_copy(templates), "gen_plan")
     errors: list[BaseException] = []
     lock = threading.Lock()
     done = [0]
@@ -602,12 +633,10 @@ def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]],
     def loader() -> None:
         with db.engine.connect() as connection:
             while not errors:
-                with lock:
-                    item = batches.pop(0) if batches else next(work, None)
-                    if item is None:
-                        return
-                    with db.engine.begin() as staging_connection:  # variants this batch uses, before it
-                        variants.flush(staging_connection, staging)
+                with lock:  # the plan is made in Python while the other loader's batch runs in the database
+                    item = next(work, None)
+                if item is None:
+                    return
                 try:
                     load_batch(connection, dialect, item[0], statements, item[1])
                 except BaseException as error:  # noqa: BLE001 - raised again in the calling thread
@@ -617,8 +646,6 @@ def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]],
                     done[0] += len(item[0])
                     log(f"{done[0]} cases copied after {time.perf_counter() - started:.0f} s")
 
-    if first is not None:
-        batches.append(first)
     threads = [threading.Thread(target=loader) for _ in range(2 if dialect.postgresql else 1)]
     for thread in threads:
         thread.start()
@@ -638,9 +665,7 @@ def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]],
                 connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                         f"(SELECT MAX(id) FROM {table}))"))
     report = planner.report
-    for name in TABLES:
-        rows_total[name] = planner.next_ids[name] - next_ids[name]
-    report.rows = rows_total
+    report.rows = {name: planner.next_ids[name] - next_ids[name] for name in TABLES}
     report.finished_by_process = dict(planner.finished_counts)
     return report
 
