@@ -140,7 +140,10 @@ def _create_indexes(db: Database, rounds: list[list[str]]) -> None:
                             return
                         statement = queue.pop(0)
                     try:
+                        began = time.perf_counter()
                         connection.execute(text(statement))
+                        if time.perf_counter() - began > 5:
+                            log(f"{time.perf_counter() - began:.0f} s: {statement[:110]}")
                     except BaseException as error:  # noqa: BLE001 - raised again below
                         errors.append(error)
                         return

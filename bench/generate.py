@@ -316,12 +316,15 @@ def _is_json(column: Column[Any]) -> bool:
     return column.type.__class__.__name__ == "JSON"
 
 
-def staging_tables() -> dict[str, Table]:
-    """``gen_v_<table>``: the copied tables' columns (JSON as text) plus the variant and the row's place in it."""
+def staging_tables(per_copy: set[tuple[str, str]]) -> dict[str, Table]:
+    """``gen_v_<table>``: the copied tables' columns (JSON as text, typed once stored), ``<column>__fmt`` where
+    a row's value differs per copy (then with placeholders; the plain column is then empty), the variant and
+    the row's place in it."""
     metadata = MetaData()
     tables = {}
     for name in COPIED:
         columns = [Column(c.name, Text if _is_json(c) else c.type) for c in TABLES[name].columns]
+        columns += [Column(f"{c.name}__fmt", Text) for c in TABLES[name].columns if (name, c.name) in per_copy]
         extra = [Column("gen_variant", Integer), Column("gen_k", Integer)]
         if name == "audit":
             extra.append(Column("gen_task_k", Integer))
@@ -372,15 +375,16 @@ class Variants:
                 for column in TABLES[name].columns:
                     value = row[column.name]
                     piece = template.texts.get((name, k, column.name))
-                    per_copy = (name, column.name) in self.per_copy
+                    if (name, column.name) in self.per_copy:
+                        out[f"{column.name}__fmt"] = None
                     if name == "instance" and column.name == "state" and template.finished and not self.full_finished_state:
                         value = ""  # never loaded again (see the module's notes); the product keeps ~3.5 KB here
+                    elif piece is not None and piece.per_copy:
+                        out[f"{column.name}__fmt"], value = piece.moved(days, self.suffixes, self.placeholders), None
                     elif piece is not None:
-                        value = piece.moved(days, self.suffixes, self.placeholders if per_copy else None)
+                        value = piece.moved(days, self.suffixes, None)
                     elif isinstance(column.type, UtcDateTime) and value is not None:
                         value = self.dialect.moment(value) + shift  # type: ignore[operator]
-                    elif per_copy and isinstance(value, str) and self.dialect.postgresql:
-                        value = value.replace("%", "%%")
                     out[column.name] = value
                 if name == "audit":
                     out["gen_task_k"] = task_positions.get(row["task_id"]) if row["task_id"] is not None else None
@@ -393,7 +397,7 @@ class Variants:
                 connection.execute(tables[name].insert(), rows[start:start + 2000])
             if self.dialect.postgresql:
                 for column in TABLES[name].columns:
-                    if _is_json(column) and (name, column.name) not in self.per_copy:
+                    if _is_json(column):
                         connection.execute(text(f"ALTER TABLE gen_v_{name} ALTER COLUMN {column.name} TYPE json "
                                                 f"USING {column.name}::json"))
 
@@ -557,11 +561,12 @@ def insert_statements(dialect: Dialect, per_copy: set[tuple[str, str]], plan_tab
             elif name == "task" and column.name == "breach_recorded":
                 value = "CASE WHEN v.state = 'ready' THEN p.noticed ELSE v.breach_recorded END"
             else:
+                own = f"v.{column.name}__fmt"
                 if (name, column.name) in per_copy and dialect.postgresql:
-                    value = f"CAST(format({value}, p.id8, p.num) AS {'JSON' if _is_json(column) else 'TEXT'})"
+                    value = f"COALESCE(CAST(format({own}, p.id8, p.num) AS {'JSON' if _is_json(column) else 'TEXT'}), {value})"
                 elif (name, column.name) in per_copy:
                     id8, number = PLACEHOLDERS["sqlite"]
-                    value = f"replace(replace({value}, '{id8}', p.id8), '{number}', p.num)"
+                    value = f"COALESCE(replace(replace({own}, '{id8}', p.id8), '{number}', p.num), {value})"
             expressions.append(value)
         statements[name] = (f"INSERT INTO {table.name} ({', '.join(c.name for c in table.columns)}) "
                             f"SELECT {', '.join(expressions)} FROM {plan_table} p JOIN gen_v_{name} v ON v.gen_variant = p.variant")
@@ -605,7 +610,7 @@ def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]],
     rng = random.Random(seed)
     salt = f"{rng.getrandbits(72):018x}"
     variants = Variants(dialect, Suffixes(salt), templates, full_finished_state)
-    staging = staging_tables()
+    staging = staging_tables(variants.per_copy)
     with db.engine.begin() as connection:
         for table in staging.values():
             table.drop(connection, checkfirst=True)
