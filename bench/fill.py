@@ -133,7 +133,7 @@ def _create_indexes(db: Database, rounds: list[list[str]]) -> None:
         def builder() -> None:
             with db.engine.connect() as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-                connection.execute(text("SET maintenance_work_mem = '512MB'"))
+                connection.execute(text("SET maintenance_work_mem = '1GB'"))
                 while True:
                     with lock:
                         if not queue or errors:
