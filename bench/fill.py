@@ -1,16 +1,18 @@
 """``python -m bench.generate --database-url URL --open-cases N``: a large department, left for inspection.
 
 Fills an empty database (migrated here if it is not yet) with the shipped diagrams, one user
-per role (token ``bench-<role>``) and, copied from real cases walked through the engine
-(:mod:`bench.generate`), ``N`` open address-aid cases spread evenly over every stage of the
-path (each of the 13 steps open, or waiting for the committee), ``--finished-per-open``
-finished cases for each open one (closed 0–330 days before the generated "now", each with
-its whole history of steps and audit events), a share of late steps with their breach
-notifications. The controlled clock is left at :data:`bench.generate.NOW`.
+per role (token ``bench-token-<role>``, providers ``bench-token-provider-<id>``) and, copied from
+real cases walked through the engine (:mod:`bench.generate`), ``N`` open cases of every
+process at every stage — address aid and the social-services roadmap 3 : 2, the annual
+needs-assessment plan one per measure — ``--finished-per-open`` (default 2) finished cases for
+each open one (closed 0–330 days before the generated "now", each with its whole history of
+steps and audit events), a share of late steps with their breach notifications. The
+controlled clock is left at :data:`bench.generate.NOW`.
 
-Rows are built and loaded ``--batch`` open cases at a time (COPY on PostgreSQL, with the
-secondary indexes of the big tables dropped during the load and built once at the end), so
-memory does not grow with ``N``.
+Copies are planned in Python ``--batch`` open cases at a time and made inside the database
+(``INSERT … SELECT``; two batches at once on PostgreSQL, with the big tables' keys, indexes and
+foreign keys dropped during the load and rebuilt once at the end, and their user triggers
+disabled), so memory does not grow with ``N``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from marshrut.engine.store import Database
 
 #: The tables a load fills; their secondary indexes are rebuilt once after a PostgreSQL load.
 BIG_TABLES = ("process_instances", "tasks", "timers", "audit_events", "notifications")
+BIG_TABLES_BY_SIZE = ("tasks", "audit_events", "process_instances", "timers", "notifications")
 
 
 def fill(url: str, open_cases: int, *, finished_per_open: float = 2, overdue_share: float = 0.05, batch: int = 50000,
@@ -92,7 +95,7 @@ def _user_triggers(db: Database, what: str) -> None:
 def _drop_indexes(db: Database) -> list[list[str]]:
     """Drop the big tables' foreign keys (from or to them), indexes, primary keys and unique constraints,
     as pg_restore loads: each is built once afterwards instead of maintained row by row. Returns the
-    statements that restore them, in three rounds (keys, indexes, foreign keys)."""
+    statements that restore them, in three rounds (indexes, keys, foreign keys)."""
     tables = list(BIG_TABLES)
     scope = "n.nspname = current_schema()"
     with db.engine.begin() as connection:
@@ -102,22 +105,31 @@ def _drop_indexes(db: Database) -> list[list[str]]:
             f"WHERE {scope} AND c.contype = 'f' AND (c.conrelid::regclass::text = ANY(:t) OR c.confrelid::regclass::text = ANY(:t))"),
             {"t": tables}).all()
         keys = connection.execute(text(
-            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_indexdef(c.conindid), "
+            "CASE c.contype WHEN 'p' THEN 'PRIMARY KEY' ELSE 'UNIQUE' END FROM pg_constraint c "
             "JOIN pg_namespace n ON n.oid = c.connamespace "
             f"WHERE {scope} AND c.contype IN ('p', 'u') AND c.conrelid::regclass::text = ANY(:t)"), {"t": tables}).all()
         indexes = connection.execute(text(
-            "SELECT ic.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid "
+            "SELECT tc.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x JOIN pg_class ic ON ic.oid = x.indexrelid "
             "JOIN pg_class tc ON tc.oid = x.indrelid JOIN pg_namespace n ON n.oid = tc.relnamespace "
             f"WHERE {scope} AND tc.relname = ANY(:t) AND x.indexrelid NOT IN (SELECT conindid FROM pg_constraint)"),
             {"t": tables}).all()
         for table, name, _definition in foreign:
             connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-        for name, _definition in indexes:
-            connection.execute(text(f'DROP INDEX "{name}"'))
-        for table, name, _definition in keys:
+        for _table, definition in indexes:
+            connection.execute(text(f'DROP INDEX {definition.split(" ON ")[0].split()[-1]}'))
+        for table, name, _definition, _kind in keys:
             connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-    add = lambda table, name, definition: f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'  # noqa: E731
-    return [[add(*row) for row in keys], [definition for _name, definition in indexes], [add(*row) for row in foreign]]
+    # Round one: every index, the keys' as plain unique indexes (an ALTER TABLE would lock the table against
+    # the other connection's CREATE INDEX), the biggest tables and widest indexes first so that both
+    # connections stay busy to the end; then the keys made from their indexes; then the foreign keys.
+    order = {table: k for k, table in enumerate(BIG_TABLES_BY_SIZE)}
+    built = [(table, definition) for table, _name, definition, _kind in keys] + list(indexes)
+    built.sort(key=lambda item: (order.get(item[0], len(order)), -len(item[1])))
+    made_keys = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {kind} USING INDEX "{name}"'
+                 for table, name, _definition, kind in keys]
+    foreign_keys = [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}' for table, name, definition in foreign]
+    return [[definition for _table, definition in built], made_keys, foreign_keys]
 
 
 def _create_indexes(db: Database, rounds: list[list[str]]) -> None:
@@ -134,6 +146,7 @@ def _create_indexes(db: Database, rounds: list[list[str]]) -> None:
             with db.engine.connect() as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 connection.execute(text("SET maintenance_work_mem = '1GB'"))
+                connection.execute(text("SET max_parallel_maintenance_workers = 0"))  # two connections, two cores
                 while True:
                     with lock:
                         if not queue or errors:
