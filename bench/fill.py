@@ -142,7 +142,7 @@ def _create_indexes(db: Database, rounds: list[list[str]]) -> None:
         lock = threading.Lock()
         errors: list[BaseException] = []
 
-        def builder() -> None:
+        def builder(queue: list[str], lock: threading.Lock, errors: list[BaseException]) -> None:
             with db.engine.connect() as connection:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
                 connection.execute(text("SET maintenance_work_mem = '1GB'"))
@@ -161,7 +161,7 @@ def _create_indexes(db: Database, rounds: list[list[str]]) -> None:
                         errors.append(error)
                         return
 
-        threads = [threading.Thread(target=builder) for _ in range(2)]
+        threads = [threading.Thread(target=builder, args=(queue, lock, errors)) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:

@@ -31,9 +31,10 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Column, Integer, MetaData, Table, Text, select, text
 
@@ -175,8 +176,8 @@ class Dialect:
         if value is None:
             return None
         if isinstance(value, datetime):
-            return value.astimezone(timezone.utc)
-        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc)
+            return value.astimezone(UTC)
+        return datetime.strptime(value, "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 def _shift_date(value: str, days: int) -> str:
@@ -665,8 +666,8 @@ def copies(db: Database, dialect: Dialect, templates: dict[str, list[Template]],
             connection.execute(text("UPDATE counters SET last = :last WHERE process_key = :key AND year = 2026"),
                                {"last": last, "key": key})
         if dialect.postgresql:
-            for name in TABLES:
-                table = TABLES[name].name
+            for model in TABLES.values():
+                table = model.name
                 connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                                         f"(SELECT MAX(id) FROM {table}))"))
     report = planner.report
