@@ -59,6 +59,9 @@ DUE_TIMER_EVERY = 300
 MAX_BACK_DAYS = 60
 FINISHED_SPREAD_DAYS = 330
 DAY = timedelta(days=1)
+#: The roles that work the address-aid path (the bench's task-list callers).
+ROLES_OF_PATH = ("programs_dept", "appeals_office", "org_specialist", "director", "programs_deputy", "programs_head",
+                 "accounting_head")
 #: Where a copy's own values go in a text of the staging tables: the first 8 hex digits of each step id,
 #: and the registration number ("2026-000123"). PostgreSQL fills them with ``format`` (one pass over a
 #: saved workflow of ~14 KB; a literal ``%`` doubled), SQLite with ``replace``.
@@ -463,7 +466,6 @@ class Planner:
         self.plans_open = min(len(templates[PLAN]) - 1, open_cases) if PLAN in templates else 0
         self.counts = {key: 0 for key in templates}
         self.finished_counts = {key: 0 for key in templates}
-        self.copy_index = 0
         self.report = Plan(by_stage={key: [0] * (len(ts) - 1) for key, ts in templates.items()})
         self.notifications: list[dict[str, Any]] = []
         rotation = [key for key, weight in MIX.items() for _ in range(weight)]
@@ -514,7 +516,8 @@ class Planner:
         self.numbers[key] = self.numbers.get(key, 0) + 1
         number_text = f"2026-{self.numbers[key]:06d}"
         ids = self.next_ids
-        row = (variant, ids["instance"], ids["task"], ids["timer"], ids["audit"], f"{self.copy_index:08x}", number_text,
+        # The copy's step ids begin with its case id in hex: unique in the database, also over several runs.
+        row = (variant, ids["instance"], ids["task"], ids["timer"], ids["audit"], f"{ids['instance']:08x}", number_text,
                noticed)
         if noticed:
             ready_k = self.variants.ready_k[variant]
@@ -522,7 +525,6 @@ class Planner:
         ids["instance"] += 1
         for name in ("task", "timer", "audit"):
             ids[name] += len(template.rows[name])
-        self.copy_index += 1
         self.report.overdue += kind == "overdue"
         self.report.fresh_breaches += fresh
         self.report.due_timers += kind == "due_timer"
