@@ -414,7 +414,7 @@ def copies(db: Database, dialect: Dialect, templates: list[Template], count: int
             for login, roles in people:
                 if "manager" in roles or template.open_role in roles:
                     row = [next_id["notification"], "task_overdue", instance_id, ready_id, login, None, subject, body,
-                           due + timedelta(seconds=5), None, None]
+                           due + timedelta(seconds=5), None, None, "pending", None, 0, None]  # the outbox as alerts writes it
                     next_id["notification"] += 1
                     if copy_text:
                         out["notification"].append("\t".join(dialect.constant(v) for v in row) + "\n")
