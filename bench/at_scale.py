@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import re
 import threading
 import time
 from datetime import timedelta
@@ -82,7 +83,10 @@ def _repeat(caller: Caller, path: str, count: int) -> dict[str, Any]:
 def dashboard(server: Any, count: int) -> dict[str, Any]:
     """The web page as a manager signed in with a password (set here on the bench user)."""
     web = requests.Session()
-    answer = web.post(server.base + "/login", data={"login": "manager", "password": "bench"}, allow_redirects=False)
+    form = web.get(server.base + "/login").text  # the login form's CSRF token, as a browser sends it
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    answer = web.post(server.base + "/login", allow_redirects=False,
+                      data={"login": "manager", "password": "bench", "csrf_token": csrf.group(1) if csrf else ""})
     if answer.status_code not in (302, 303):
         raise RuntimeError(f"login: {answer.status_code}")
     seconds, size = [], 0

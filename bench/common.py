@@ -151,7 +151,8 @@ class Server:
 def serve(url: str, workers: int, log_dir: Path) -> Iterator[Server]:
     """Start the real server on ``url``'s database; stop it (SIGTERM, then SIGKILL) afterwards."""
     port = free_port()
-    env = {**os.environ, "MARSHRUT_DATABASE_URL": url, "MARSHRUT_CONTROLLED_CLOCK": "1"}
+    # Plain HTTP on 127.0.0.1: the page session's cookie must not be HTTPS-only for the dashboard's login.
+    env = {**os.environ, "MARSHRUT_DATABASE_URL": url, "MARSHRUT_CONTROLLED_CLOCK": "1", "MARSHRUT_SECURE_COOKIES": "0"}
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"server-{port}.log"
     with open(log_path, "wb") as log_file:
