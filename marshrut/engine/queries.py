@@ -26,6 +26,8 @@ class Page(Generic[T]):
     total: int
     page: int
     per_page: int
+    #: Registration number and applicant of the items' cases, when read with them (:func:`list_tasks`).
+    labels: dict[int, tuple[str, str | None]] | None = None
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -34,10 +36,19 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
         raise InvalidInput(f"Неправильний фільтр {name}", [FieldError(name, message)])
 
 
-def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int) -> Page[Any]:
+def _check_page(page: int, per_page: int) -> None:
     if page < 1 or not 1 <= per_page <= 500:
         raise InvalidInput("Неправильна сторінка", [FieldError("page", "page ≥ 1, 1 ≤ per_page ≤ 500")])
-    total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def count(uow: UnitOfWork, query: Select[Any]) -> int:
+    """How many rows ``query`` finds, in all."""
+    return uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int) -> Page[Any]:
+    _check_page(page, per_page)
+    total = count(uow, query)
     items = list(uow.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
     return Page(items, total, page, per_page)
 
@@ -89,11 +100,12 @@ def list_tasks(
     uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
     mine: bool = False, everything: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,
-    element_id: str | None = None,
+    element_id: str | None = None, labelled: bool = False,
 ) -> Page[Task]:
     """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in.
 
     ``element_id``: the steps of one diagram element (to act on them together, a batch).
+    ``labelled``: the page's ``labels`` (number and applicant of each step's case) read with it.
     """
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
@@ -121,7 +133,16 @@ def list_tasks(
     # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
     # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
     query = query.order_by(Task.due_at.asc().nulls_last(), Task.id)
-    return paginate(uow, query, page, per_page)
+    if not labelled:
+        return paginate(uow, query, page, per_page)
+    # The page's steps with their cases' number and applicant in one statement (a join on the
+    # case's key), the total counted from the steps alone.
+    _check_page(page, per_page)
+    rows = uow.session.execute(query.add_columns(Instance.number, Instance.applicant_name)
+                               .join(Instance, Instance.id == Task.instance_id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page([row[0] for row in rows], count(uow, query), page, per_page,
+                labels={row[0].instance_id: (row[1], row[2]) for row in rows})
 
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:
