@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import defer
 
 from marshrut.engine import audit, definitions, incidents, queries, views
@@ -9,7 +10,7 @@ from marshrut.engine.access import Actor
 from marshrut.engine.cases import Completed
 from marshrut.engine.context import Context
 from marshrut.engine.errors import Forbidden
-from marshrut.engine.models import Incident, Instance, Task
+from marshrut.engine.models import Definition, Incident, Instance, Task
 from marshrut.engine.store import UnitOfWork
 
 
@@ -57,13 +58,22 @@ def completed_body(uow: UnitOfWork, ctx: Context, actor: Actor, done: Completed,
 
 
 _CASE_LABELS = [defer(Instance.state), defer(Instance.data)]
+_CASE_AND_VERSION = (select(Instance, Definition).options(*_CASE_LABELS)
+                     .join(Definition, Definition.id == Instance.definition_id).where(Instance.id == bindparam("instance_id")))
 
 
 def task_body(uow: UnitOfWork, ctx: Context, task: Task, with_form: bool = False, with_data: bool = False) -> dict[str, Any]:
     """A task; ``with_data`` adds its form data, which the caller audits as a read unless it just wrote it."""
     # The case's number, applicant and version only: not its saved workflow (~14 KB, decompressed
     # by the server) and data, unless the session holds the case already (a completion's).
-    instance = uow.session.get(Instance, task.instance_id, options=_CASE_LABELS)
+    instance = uow.session.identity_map.get(uow.session.identity_key(Instance, task.instance_id))
+    if instance is None and with_form:  # the case's version with it, in the same statement
+        row = uow.session.execute(_CASE_AND_VERSION, {"instance_id": task.instance_id}).first()
+        if row is not None:
+            instance = row.Instance
+            queries.hold_definition(uow, row.Definition)
+    elif instance is None:
+        instance = uow.session.get(Instance, task.instance_id, options=_CASE_LABELS)
     form = None
     if with_form and instance is not None:
         form = definitions.compiled(queries.definition_of(uow, instance)).forms.get(task.element_id)
