@@ -10,7 +10,7 @@ from marshrut.api.presenters import completed_body, read_task_body, task_body, t
 from marshrut.api.schemas import (
     BatchResultSchema, CompleteBatchSchema, CompletedSchema, CompleteSchema, TaskListArgs, TaskSchema, page_of,
 )
-from marshrut.engine import batch, cases, queries, search
+from marshrut.engine import batch, cases, incidents, queries, search
 from marshrut.engine.access import Actor
 
 bp = Blueprint("tasks", __name__, description="Завдання")
@@ -28,9 +28,9 @@ def index(args: dict, actor: Actor):
             uow, actor, ctx.now(), state=args["state"], role=args.get("role"), instance_id=args.get("instance_id"),
             process_key=args.get("process_key"), sla_status=args.get("sla_status"), mine=args["mine"],
             everything=args["all"], q=args.get("q"), page=args["page"], per_page=args["per_page"],
-            element_id=args.get("element_id"),
+            element_id=args.get("element_id"), labelled=True,
         )
-        items = task_list_body(uow, ctx, page.items, actor)
+        items = task_list_body(uow, ctx, page.items, actor, page.labels)
         if search.may_match_personal_data(args.get("q")):
             search.record(uow, actor, ctx.now(), args.get("q"), page.total)
             uow.commit()
@@ -81,9 +81,12 @@ def complete(body: dict, task_id: int, actor: Actor):
     for attempt in operation_attempts():
         with attempt as (uow, ctx):
             done = cases.complete_task(uow, actor, ctx, task_id, body["data"])
+            # The case's open incidents (one a failing script just recorded too) read in this
+            # transaction: after the commit they would cost a second one (BEGIN, SELECT, COMMIT).
+            failures = incidents.open_of(uow, done.instance.id)
             uow.commit()  # before the answer is built: writers wait for each other only as long as they must
             # Already CompletedSchema's plain values (views): answered as they are, not dumped again.
-            return jsonify(completed_body(uow, ctx, actor, done))
+            return jsonify(completed_body(uow, ctx, actor, done, failures))
     raise AssertionError("the last attempt either returns or raises")
 
 

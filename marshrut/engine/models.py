@@ -126,8 +126,10 @@ class Instance(Base):
 class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
-        # A role's work list, first page: walked in due order, never sorted (ORDER BY due_at NULLS LAST, id).
-        Index("ix_tasks_state_role_due", "state", "role", "due_at", "id"),
+        # A role's work list, first page: walked in due order, never sorted (ORDER BY due_at NULLS LAST, id);
+        # provider_id last (never changes the order, id is unique) so that the list's total is
+        # counted from the index alone, not from every row of the role's steps.
+        Index("ix_tasks_state_role_due", "state", "role", "due_at", "id", "provider_id"),
         Index("ix_tasks_state_due", "state", "due_at"),
         # Late at a moment (the overdue view): not yet closed, or closed after it; past due, created by then.
         Index("ix_tasks_completed_due", "completed_at", "due_at", "created_at", "id"),

@@ -26,6 +26,8 @@ class Page(Generic[T]):
     total: int
     page: int
     per_page: int
+    #: Registration number and applicant of the items' cases, when read with them (:func:`list_tasks`).
+    labels: dict[int, tuple[str, str | None]] | None = None
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
@@ -34,12 +36,20 @@ def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> None:
         raise InvalidInput(f"Неправильний фільтр {name}", [FieldError(name, message)])
 
 
-def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int, total: int | None = None) -> Page[Any]:
-    """One page of ``query``; ``total``: how many rows it has, when the caller knows without counting them."""
+def _check_page(page: int, per_page: int) -> None:
     if page < 1 or not 1 <= per_page <= 500:
         raise InvalidInput("Неправильна сторінка", [FieldError("page", "page ≥ 1, 1 ≤ per_page ≤ 500")])
-    if total is None:
-        total = uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def count(uow: UnitOfWork, query: Select[Any]) -> int:
+    """How many rows ``query`` finds, in all."""
+    return uow.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+
+
+def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int, total: int | None = None) -> Page[Any]:
+    """One page of ``query``; ``total``: how many rows it has, when the caller knows without counting them."""
+    _check_page(page, per_page)
+    total = count(uow, query) if total is None else total
     if (page - 1) * per_page >= total:  # nothing there: no walk of the index looking for it
         return Page([], total, page, per_page)
     items = list(uow.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
@@ -102,11 +112,12 @@ def list_tasks(
     uow: UnitOfWork, actor: Actor, now: datetime, *, state: str = "ready", role: str | None = None,
     instance_id: int | None = None, process_key: str | None = None, sla_status: str | None = None,
     mine: bool = False, everything: bool = False, q: str | None = None, page: int = 1, per_page: int = 50,
-    element_id: str | None = None,
+    element_id: str | None = None, labelled: bool = False,
 ) -> Page[Task]:
     """Tasks by filter. Without ``role``/``everything``, the ones the actor may act on or takes part in.
 
     ``element_id``: the steps of one diagram element (to act on them together, a batch).
+    ``labelled``: the page's ``labels`` (number and applicant of each step's case) read with it.
     """
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
@@ -137,7 +148,19 @@ def list_tasks(
     plain = state == "ready" and role is None and not everything and not mine and instance_id is None \
         and process_key is None and element_id is None and sla_status is None and not (q and search.normalise(q))
     total = sla_counts.work_list_size(uow.session, actor, participating_roles(uow)) if plain else None
-    return paginate(uow, query, page, per_page, total)
+    if not labelled:
+        return paginate(uow, query, page, per_page, total)
+    # The page's steps with their cases' number and applicant in one statement (a join on the
+    # case's key), the total from the tallies or counted from the steps alone.
+    _check_page(page, per_page)
+    total = count(uow, query) if total is None else total
+    if (page - 1) * per_page >= total:
+        return Page([], total, page, per_page, labels={})
+    rows = uow.session.execute(query.add_columns(Instance.number, Instance.applicant_name)
+                               .join(Instance, Instance.id == Task.instance_id)
+                               .limit(per_page).offset((page - 1) * per_page)).all()
+    return Page([row[0] for row in rows], total, page, per_page,
+                labels={row[0].instance_id: (row[1], row[2]) for row in rows})
 
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:

@@ -7,11 +7,12 @@ calls ``uow.commit()``; leaving the block without committing rolls everything ba
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+import time
 from typing import Any
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, sessionmaker
 
@@ -60,7 +61,42 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, **_JSON)
+    engine = create_engine(url, **_JSON)
+    _ping_idle_connections(engine)
+    return engine
+
+
+#: A pooled connection back from a request less than this long ago is handed out without a ping.
+PING_AFTER_IDLE_S = 1.0
+_RETURNED = "returned_at"  # connection record's info key: when the connection was last given back
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    """Like ``pool_pre_ping``, but only for a connection idle in the pool for a while.
+
+    ``pool_pre_ping`` asks the server ``SELECT 1`` at every checkout: one more round trip per
+    request (a tenth of a busy task list's or task page's time). A connection that served a
+    request a moment ago is as alive as a ping would show; one idle for longer (a restarted
+    server, a firewall's idle timeout) is pinged, and a dead one replaced, as before.
+    """
+
+    @event.listens_for(engine, "connect")
+    def fresh(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_RETURNED, 0.0) < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:  # the pool replaces it and tries again
+            raise DisconnectionError(f"pooled connection is gone: {error}") from error
 
 
 _WROTE = "wrote"  # session.info key: the current transaction has written (flushed or executed DML)

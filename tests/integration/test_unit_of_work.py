@@ -5,7 +5,7 @@ statements on every ROLLBACK; the data is the same either way, which the first t
 """
 
 import pytest
-from sqlalchemy import event, select, text, update
+from sqlalchemy import create_engine, event, select, text, update
 
 from marshrut.engine.models import Setting
 
@@ -115,3 +115,44 @@ def test_of_two_units_of_work_waiting_for_each_others_rows_one_loses_as_a_change
     for thread in threads:
         thread.join(timeout=30)
     assert sorted(outcomes.values()) == ["changed", "committed"]
+
+
+def _backend_pid(db) -> int:
+    with db.unit_of_work() as uow:
+        return uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+
+def _pings(db) -> list[str]:
+    """The ``SELECT 1`` pings sent on checkout (outside SQLAlchemy's statement events)."""
+    sent: list[str] = []
+    original = db.engine.dialect.do_ping
+
+    def counted(dbapi_connection):
+        sent.append("ping")
+        return original(dbapi_connection)
+
+    db.engine.dialect.do_ping = counted
+    return sent
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a pooled server connection to lose: PostgreSQL")
+def test_a_connection_back_from_a_request_a_moment_ago_is_reused_without_a_ping(db):
+    pings = _pings(db)
+    first = _backend_pid(db)
+    assert [_backend_pid(db) for _ in range(5)] == [first] * 5
+    assert pings == []
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a pooled server connection to lose: PostgreSQL")
+def test_a_pooled_connection_idle_for_a_while_is_pinged_and_replaced_when_the_server_dropped_it(db, monkeypatch):
+    from marshrut.engine import store
+
+    pings = _pings(db)
+    lost = _backend_pid(db)
+    admin = create_engine(db.engine.url)  # e.g. the server restarted, or a firewall closed the idle connection
+    with admin.begin() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lost})
+    admin.dispose()
+    monkeypatch.setattr(store, "PING_AFTER_IDLE_S", 0.0)  # as if it had been idle longer than that
+    assert _backend_pid(db) != lost  # no error: the dead connection was found by the ping and replaced
+    assert pings
