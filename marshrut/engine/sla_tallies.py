@@ -70,6 +70,12 @@ class Key:
     bucket: Callable[[str, Dialect], str]
     counts: Callable[[str], str]
     moment: Callable[[str, Dialect], str] | None = None
+    #: A further condition on top of ``counts`` (the rows late among the completed): kept apart
+    #: so that :func:`rebuild` counts every key of one ``counts`` in a single pass over the rows.
+    only: Callable[[str], str] | None = None
+
+    def where(self, r: str) -> str:
+        return self.counts(r) if self.only is None else f"({self.counts(r)}) AND ({self.only(r)})"
 
 
 def _open(r: str) -> str:
@@ -96,8 +102,8 @@ TASK_KEYS = (
     # Completed steps by their duration, in whole hours and whole minutes; and those done late.
     Key("done_h", _step, lambda r, d: f"{_millis(f'{r}.created_at', f'{r}.completed_at', d)} / 3600000", _done),
     Key("done_m", _step, lambda r, d: f"{_millis(f'{r}.created_at', f'{r}.completed_at', d)} / 60000", _done),
-    Key("done_late", _step, lambda r, d: "0",
-        lambda r: f"{_done(r)} AND {r}.due_at IS NOT NULL AND {r}.completed_at > {r}.due_at"),
+    Key("done_late", _step, lambda r, d: "0", _done,
+        only=lambda r: f"{r}.due_at IS NOT NULL AND {r}.completed_at > {r}.due_at"),
     # Open steps by who works them (role, provider, participants): the size of a person's task list.
     Key("who", lambda r, d: f"{r}.role || '|' || COALESCE({r}.provider_id, '') || '|' || {r}.participant_roles",
         lambda r, d: "0", _open),
@@ -150,7 +156,7 @@ WATCHED = {
 def _select(key: Key, r: str, d: Dialect, amount: str, extra: str = "", source: str = "") -> str:
     """The key of row ``r`` (``NEW``/``OLD`` in a trigger, or an alias over ``source``) with ``amount``."""
     return (f"SELECT '{key.tally}' AS tally, {r}.process_key AS process_key, {key.element(r, d)} AS element_id, "
-            f"{key.bucket(r, d)} AS bucket, {amount} AS amount{source} WHERE {key.counts(r)}{extra}")
+            f"{key.bucket(r, d)} AS bucket, {amount} AS amount{source} WHERE {key.where(r)}{extra}")
 
 
 def _change_rows(table: str, operation: str, d: Dialect) -> str:
@@ -168,7 +174,7 @@ def _change_rows(table: str, operation: str, d: Dialect) -> str:
 
 def _same(key: Key, d: Dialect) -> str:
     """The row counted under the same key before and after an update."""
-    return (f"({key.counts('OLD')}) AND ({key.counts('NEW')}) AND OLD.process_key = NEW.process_key "
+    return (f"({key.where('OLD')}) AND ({key.where('NEW')}) AND OLD.process_key = NEW.process_key "
             f"AND {key.element('OLD', d)} = {key.element('NEW', d)} AND {key.bucket('OLD', d)} = {key.bucket('NEW', d)}")
 
 
@@ -217,27 +223,46 @@ def rebuild(connection: Connection) -> None:
     d = connection.dialect.name
     connection.execute(text(f"DELETE FROM {CHANGES}"))
     connection.execute(text(f"DELETE FROM {TALLIES}"))
-    for table, keys in TABLE_KEYS.items():
-        connection.execute(text(
-            f"INSERT INTO {TALLIES} (tally, process_key, element_id, bucket, amount) "
-            f"SELECT tally, process_key, element_id, bucket, SUM(amount) FROM ({_every_key(table, keys, d)}) k "
-            f"GROUP BY tally, process_key, element_id, bucket"))
-
-
-def _every_key(table: str, keys: tuple[Key, ...], d: Dialect) -> str:
-    """Every row's keys as rows: on PostgreSQL one pass over the rows each condition selects (the
-    open steps, then the completed), all their keys at once."""
     if d != "postgresql":
-        return " UNION ALL ".join(_select(key, "r", d, "1", source=f" FROM {table} r") for key in keys)
-    by_condition: dict[Callable[[str], str], list[Key]] = {}
-    for key in keys:
-        by_condition.setdefault(key.counts, []).append(key)
-    passes = []
-    for counts, same in by_condition.items():
-        values = ", ".join(f"('{k.tally}', {k.element('r', d)}, {k.bucket('r', d)})" for k in same)
-        passes.append(f"SELECT k.tally, r.process_key, k.element_id, k.bucket, 1 AS amount FROM {table} r "
-                      f"CROSS JOIN LATERAL (VALUES {values}) AS k(tally, element_id, bucket) WHERE {counts('r')}")
-    return " UNION ALL ".join(passes)
+        for table, keys in TABLE_KEYS.items():
+            every_key = " UNION ALL ".join(_select(key, "r", d, "1", source=f" FROM {table} r") for key in keys)
+            connection.execute(text(
+                f"INSERT INTO {TALLIES} (tally, process_key, element_id, bucket, amount) "
+                f"SELECT tally, process_key, element_id, bucket, SUM(amount) FROM ({every_key}) k "
+                f"GROUP BY tally, process_key, element_id, bucket"))
+        return
+    # A plain SELECT, not INSERT … SELECT: PostgreSQL runs only a read in parallel workers, and
+    # at a million cases the pass over ~28 M steps is most of a recount. What it returns is a
+    # few thousand rows (one per key).
+    connection.execute(text("SET LOCAL work_mem = '256MB'"))
+    rows = []
+    for table, keys in TABLE_KEYS.items():
+        by_condition: dict[Callable[[str], str], list[Key]] = {}
+        for key in keys:
+            by_condition.setdefault(key.counts, []).append(key)
+        for counts, same in by_condition.items():
+            rows += connection.execute(text(_counted_once(table, counts, same, d))).all()
+    if rows:
+        connection.execute(text(f"INSERT INTO {TALLIES} (tally, process_key, element_id, bucket, amount) "
+                                "VALUES (:t, :p, :e, :b, :a)"),
+                           [{"t": t, "p": p, "e": e, "b": int(b), "a": int(a)} for t, p, e, b, a in rows])
+
+
+def _counted_once(table: str, counts: Callable[[str], str], keys: list[Key], d: Dialect) -> str:
+    """The tallies of ``keys`` (all with the same ``counts``) in one pass over the rows it selects:
+    the rows grouped first by every key's class and bucket at once (one hash lookup per row, not
+    one per key), then the groups spread into the keys."""
+    columns, spread = [], []
+    for i, key in enumerate(keys):
+        only = f"COALESCE({key.only('r')}, FALSE)" if key.only is not None else "TRUE"
+        columns.append(f"{key.element('r', d)} AS e{i}, {key.bucket('r', d)} AS b{i}, {only} AS f{i}")
+        spread.append(f"('{key.tally}', g.e{i}, g.b{i}, g.f{i})")
+    positions = ", ".join(str(p) for p in range(1, 2 + 3 * len(keys)))
+    grouped = (f"SELECT r.process_key, {', '.join(columns)}, COUNT(*) AS n FROM {table} r "
+               f"WHERE {counts('r')} GROUP BY {positions}")
+    return (f"SELECT k.tally, g.process_key, k.element_id, k.bucket, SUM(g.n) FROM ({grouped}) g "
+            f"CROSS JOIN LATERAL (VALUES {', '.join(spread)}) AS k(tally, element_id, bucket, counted) "
+            "WHERE k.counted GROUP BY 1, 2, 3, 4")
 
 
 #: Only one worker folds changes at a time on PostgreSQL (the others skip the pass).
@@ -348,7 +373,7 @@ def boundary(connection: Connection, table: str, moment: datetime, process_key: 
     near = _NEAR[table] + (" AND r.process_key = :pk" if process_key is not None else "")
     parts = [f"SELECT '{k.tally}' AS tally, r.process_key AS process_key, {k.element('r', d)} AS element_id, "
              f"{k.moment('r', d)} AS moment FROM (SELECT * FROM {table} r WHERE {near}) r "
-             f"WHERE {k.counts('r')} AND {k.bucket('r', d)} = :b"
+             f"WHERE {k.where('r')} AND {k.bucket('r', d)} = :b"
              for k in TABLE_KEYS[table] if k.moment is not None]
     if d == "sqlite":
         params = {**params, "lo": _sqlite_text(params["lo"]), "hi": _sqlite_text(params["hi"])}
