@@ -364,5 +364,13 @@ class SlaTallyChange(Base):
 # The running cases newest first (the case list filtered by SLA walks these, not the finished ones).
 Index("ix_instances_running_id", Instance.id, postgresql_where=text("status = 'running'"),
       sqlite_where=text("status = 'running'"))
+# The running cases whose measured part is not done, by each date: a page of the late ones
+# (sla.overdue_page) reads that page and stops (migration 0013).
+_UNMET = text("status = 'running' AND completed_at IS NULL AND sla_met_at IS NULL")
+Index("ix_instances_unmet_target", Instance.target_due, Instance.id, postgresql_where=_UNMET, sqlite_where=_UNMET)
+Index("ix_instances_unmet_legal", Instance.legal_due, Instance.target_due, Instance.id, postgresql_where=_UNMET,
+      sqlite_where=_UNMET)
+Index("ix_instances_met_running", Instance.sla_met_at, postgresql_where=text("status = 'running' AND completed_at IS NULL"),
+      sqlite_where=text("status = 'running' AND completed_at IS NULL"))
 # Steps turning "at risk" in one hour (sla_tallies.boundary), as ix_tasks_state_due for due dates.
 Index("ix_tasks_state_risk", Task.state, Task.at_risk_at)

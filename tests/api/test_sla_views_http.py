@@ -202,3 +202,42 @@ def test_the_worker_works_through_a_backlog_of_forecasts_without_pausing(api: Ht
     with pytest.raises(Paused):
         worker.run_forever(marshrut["db"], marshrut["settings"])
     assert [(p.forecasts, p.backlog) for p in passes] == [(2, True), (1, False)]
+
+
+def test_the_overdue_pages_list_every_kind_of_late_case_once_oldest_date_first(api: Http) -> None:
+    """Late cases are read by four index walks, each stopped after the page (past the target
+    date; past only the legal one; met only after the moment asked about; finished after it):
+    every late case once, oldest target date first, a case without one last, pages without gaps
+    or repeats, totals that agree — now (from the tallies) and at a moment before (from the rows)."""
+    from marshrut.engine.models import Instance
+
+    first, second, met, no_target, finished = _cases(api, [60, 120, 300, 30, 90])
+    changes = {
+        second: {"target_due": kyiv("2026-02-21 10:00")},
+        no_target: {"target_due": None, "legal_due": kyiv("2026-02-20 10:00")},  # late by the legal date alone
+        met: {"sla_met_at": kyiv("2026-02-25 12:00")},  # its measured part done on 25.02
+        finished: {"target_due": kyiv("2026-02-22 10:00"), "status": "completed", "completed_at": kyiv("2026-02-25 09:00"),
+                   "sla_met_at": kyiv("2026-02-25 09:00")},
+    }
+    marshrut = api.client.application.extensions["marshrut"]
+    with marshrut["db"].unit_of_work() as uow:
+        for case_id, values in changes.items():
+            uow.session.execute(update(Instance).where(Instance.id == case_id).values(**values))
+        uow.commit()
+    api.set_clock(kyiv("2026-02-26 10:00"))
+    manager = api.as_("manager")
+
+    def pages(**query: Any) -> tuple[list[list[int]], set[int], list[list[str]]]:
+        found, totals, breached = [], set(), []
+        for page in (1, 2, 3):
+            answer = manager.get("/sla/overdue", query={**query, "page": page, "per_page": 2}).json
+            found.append([i["id"] for i in answer["instances"]])
+            breached += [i["breached"] for i in answer["instances"]]
+            totals.add(answer["total_instances"])
+        return found, totals, breached
+
+    now, now_totals, now_breached = pages()
+    assert now == [[second, first], [no_target], []] and now_totals == {3}
+    assert now_breached == [["target"], ["target"], ["legal"]]
+    before, before_totals, _ = pages(at="2026-02-24T10:00:00+02:00")  # before «met» was met and «finished» finished
+    assert before == [[second, finished], [first, met], [no_target]] and before_totals == {5}
