@@ -372,5 +372,12 @@ Index("ix_instances_unmet_legal", Instance.legal_due, Instance.target_due, Insta
       sqlite_where=_UNMET)
 Index("ix_instances_met_running", Instance.sla_met_at, postgresql_where=text("status = 'running' AND completed_at IS NULL"),
       sqlite_where=text("status = 'running' AND completed_at IS NULL"))
+# The breaches not yet noticed, by due date (alerts.record_breaches' batch is the range before now).
+Index("ix_tasks_unnoticed_due", Task.due_at, Task.id, postgresql_where=text("state = 'ready' AND breach_recorded IS false"),
+      sqlite_where=text("state = 'ready' AND breach_recorded IS 0"))
+for _due, _flag in (("target_due", "target_breach_recorded"), ("legal_due", "legal_breach_recorded")):
+    Index(f"ix_instances_unnoticed_{_due.removesuffix('_due')}", getattr(Instance, _due), Instance.id,
+          postgresql_where=text(f"status = 'running' AND sla_met_at IS NULL AND {_flag} IS false"),
+          sqlite_where=text(f"status = 'running' AND sla_met_at IS NULL AND {_flag} IS 0"))
 # Steps turning "at risk" in one hour (sla_tallies.boundary), as ix_tasks_state_due for due dates.
 Index("ix_tasks_state_risk", Task.state, Task.at_risk_at)

@@ -1,4 +1,4 @@
-"""the late cases found by walking the unmet running cases by each date
+"""the late cases and the unnoticed breaches found by walking partial indexes by date
 
 The overdue view's page of late cases walked ``ix_instances_running_id`` (every running case,
 filtered one by one) or ``ix_instances_status_target`` (every running case past its target
@@ -6,6 +6,11 @@ date, met or not): at a million open cases 1–3 s for a page, even with no case
 partial indexes hold only the running cases whose measured part is not done, so a page of
 late ones reads that page and stops: by target date (in the page's order), and by legal date
 (the few late only by that date); the running cases met (for a moment before they were met).
+
+The worker's breach notices looked for unnoticed late steps by reading every late step's id
+each pass, and for unnoticed late cases by walking every running case in id order (2 s a
+kind at a million cases): partial indexes of the steps and cases whose breach is not yet
+recorded, by due date, make a pass's batch the range before now.
 
 Revision ID: 0013_late_cases_index
 Revises: 0012_task_list_count
@@ -21,6 +26,13 @@ branch_labels = None
 depends_on = None
 
 _RUNNING = sa.text("status = 'running' AND completed_at IS NULL")
+_UNNOTICED = (
+    ("ix_tasks_unnoticed_due", "tasks", ["due_at", "id"], "state = 'ready' AND breach_recorded IS {false}"),
+    ("ix_instances_unnoticed_target", "process_instances", ["target_due", "id"],
+     "status = 'running' AND sla_met_at IS NULL AND target_breach_recorded IS {false}"),
+    ("ix_instances_unnoticed_legal", "process_instances", ["legal_due", "id"],
+     "status = 'running' AND sla_met_at IS NULL AND legal_breach_recorded IS {false}"),
+)
 _UNMET = sa.text("status = 'running' AND completed_at IS NULL AND sla_met_at IS NULL")
 
 
@@ -31,9 +43,15 @@ def upgrade() -> None:
                     postgresql_where=_UNMET, sqlite_where=_UNMET)
     op.create_index('ix_instances_met_running', 'process_instances', ['sla_met_at'],
                     postgresql_where=_RUNNING, sqlite_where=_RUNNING)
+    # The breaches not yet noticed, by due date: the worker's batch is the range before now.
+    for name, table, columns, where in _UNNOTICED:
+        op.create_index(name, table, columns, postgresql_where=sa.text(where.format(false="false")),
+                        sqlite_where=sa.text(where.format(false="0")))
 
 
 def downgrade() -> None:
+    for name, table, _columns, _where in _UNNOTICED:
+        op.drop_index(name, table_name=table)
     op.drop_index('ix_instances_met_running', table_name='process_instances')
     op.drop_index('ix_instances_unmet_legal', table_name='process_instances')
     op.drop_index('ix_instances_unmet_target', table_name='process_instances')
