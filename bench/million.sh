@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Issue 17, item 4: the targets at OPEN (default 1,000,000) open cases on PostgreSQL, against a
 # small database of 100 for the "complete" target. Leaves JSON in bench/results/; drops both
-# databases at the end (a million cases take tens of GB). Usage: bench/million.sh [OPEN] [FINISHED_PER_OPEN]
+# databases at the end (a million cases take ~44 GB), unless KEEP=1. Usage: bench/million.sh [OPEN] [FINISHED_PER_OPEN]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OPEN=${1:-1000000}
@@ -11,7 +11,9 @@ PSQL_ARGS=${PSQL_ARGS:--h 127.0.0.1 -U postgres}
 out=bench/results
 mkdir -p "$out"
 for name in bench1m bench100; do dropdb $PSQL_ARGS --if-exists "$name"; createdb $PSQL_ARGS "$name"; done
-trap 'for name in bench1m bench100; do dropdb $PSQL_ARGS --if-exists "$name" || true; done' EXIT
+if [ -z "${KEEP:-}" ]; then
+  trap 'for name in bench1m bench100; do dropdb $PSQL_ARGS --if-exists "$name" || true; done' EXIT
+fi
 /usr/bin/time -v .venv/bin/python -m bench.generate --database-url "$PG/bench1m" --open-cases "$OPEN" \
   --finished-per-open "$FINISHED" > "$out/generate_1m.json" 2> "$out/generate_1m.log"
 .venv/bin/python -m bench.generate --database-url "$PG/bench100" --open-cases 100 --finished-per-open "$FINISHED" \

@@ -372,6 +372,13 @@ Index("ix_instances_unmet_legal", Instance.legal_due, Instance.target_due, Insta
       sqlite_where=_UNMET)
 Index("ix_instances_met_running", Instance.sla_met_at, postgresql_where=text("status = 'running' AND completed_at IS NULL"),
       sqlite_where=text("status = 'running' AND completed_at IS NULL"))
+# Open steps by due date (sla.overdue_page's late steps, a walk in the page's order), and the
+# open steps with participants (queries.list_tasks: the steps a participant takes part in).
+Index("ix_tasks_open_due", Task.due_at, Task.created_at, Task.id, postgresql_where=Task.completed_at.is_(None),
+      sqlite_where=Task.completed_at.is_(None))
+Index("ix_tasks_participating", Task.due_at, Task.id,
+      postgresql_where=text("state = 'ready' AND length(participant_roles) > 2"),
+      sqlite_where=text("state = 'ready' AND length(participant_roles) > 2"))
 # The breaches not yet noticed, by due date (alerts.record_breaches' batch is the range before now).
 Index("ix_tasks_unnoticed_due", Task.due_at, Task.id, postgresql_where=text("state = 'ready' AND breach_recorded IS false"),
       sqlite_where=text("state = 'ready' AND breach_recorded IS 0"))

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, literal_column, or_, select
 
 from marshrut.engine import search, sla_counts
 from marshrut.engine.access import Actor, may_view_case, may_view_task
@@ -56,6 +56,25 @@ def paginate(uow: UnitOfWork, query: Select[Any], page: int, per_page: int, tota
     return Page(items, total, page, per_page)
 
 
+def page_ids(uow: UnitOfWork, conditions: tuple[Any, ...] | list[Any], order: tuple[Any, ...], skip: int,
+             limit: int | None) -> list[int]:
+    """Ids of one page of the rows meeting any of ``conditions``, in ``order`` (its last column
+    the id; missing values last), each row once.
+
+    Each condition is asked for its first skip + limit rows in an ORDER BY … LIMIT of its own,
+    which the database answers by walking one index and stopping; the same rows under one OR (or
+    a UNION ALL under one ORDER BY) were planned as "read every matching row, then sort".
+    """
+    rows: dict[int, Any] = {}
+    for condition in conditions:
+        query = select(*order).where(condition).order_by(*(column.asc().nulls_last() for column in order))
+        for row in uow.session.execute(query if limit is None else query.limit(skip + limit)):
+            rows[row[-1]] = row
+    ordered = sorted(rows.values(), key=lambda row: tuple((value is None, value if value is not None else 0) for value in row))
+    chosen = ordered[skip:] if limit is None else ordered[skip:skip + limit]
+    return [row[-1] for row in chosen]
+
+
 def _involves(actor: Actor) -> Any:
     """SQL: a task row the actor's roles complete or take part in."""
     roles = sorted(actor.roles)
@@ -93,11 +112,20 @@ def participating_roles(uow: UnitOfWork) -> frozenset[str]:
 _PARTICIPATING_KEY = (sla_counts.CACHED, "participating_roles")  # forgotten when the unit of work writes
 
 
-def _acts_or_takes_part(uow: UnitOfWork, actor: Actor) -> Any:
-    """SQL: a task the actor's roles complete, or take part in (only roles some step has as
-    participants are looked for in ``participant_roles``: a role's list stays an index walk)."""
+#: A step with participants (У): its ``participant_roles`` is more than ",," (ix_tasks_participating).
+WITH_PARTICIPANTS = func.length(Task.participant_roles) > literal_column("2")
+
+
+def _acts_or_takes_part(uow: UnitOfWork, actor: Actor) -> tuple[Any, ...]:
+    """SQL, as separate conditions a page is read by (:func:`page_ids`): the tasks of each of
+    the actor's roles (a walk along ix_tasks_state_role_due), and the steps with participants
+    they take part in (only roles some step has as participants are looked for; a walk along
+    ix_tasks_participating)."""
     taking_part = sorted(actor.roles & participating_roles(uow))
-    return or_(Task.role.in_(sorted(actor.roles)), *[Task.participant_roles.like(f"%,{r},%") for r in taking_part])
+    ways = [Task.role == role for role in sorted(actor.roles)]
+    if taking_part:
+        ways.append(and_(WITH_PARTICIPANTS, or_(*[Task.participant_roles.like(f"%,{r},%") for r in taking_part])))
+    return tuple(ways)
 
 
 def task_sla_clause(status: str, now: datetime) -> Any:
@@ -122,6 +150,7 @@ def list_tasks(
     _choice("state", state, TASK_STATES)
     _choice("sla_status", sla_status, TASK_SLA)
     query = select(Task)
+    ways: tuple[Any, ...] = ()  # the actor's own list: one condition per way a step is theirs
     if state != "all":
         query = query.where(Task.state == state)
     if role is not None:
@@ -129,7 +158,8 @@ def list_tasks(
     if role is not None or everything:
         query = query if actor.oversees else query.where(_involves(actor))
     else:
-        query = query.where(_acts_or_takes_part(uow, actor), _for_provider(actor))
+        ways = _acts_or_takes_part(uow, actor)
+        query = query.where(_for_provider(actor))
     if mine:
         query = query.where(Task.assignee == actor.login)
     if instance_id is not None:
@@ -142,25 +172,36 @@ def list_tasks(
         query = query.where(task_sla_clause(sla_status, now))
     if q is not None and search.normalise(q):  # the steps of the cases the query names (engine.search)
         query = query.where(Task.instance_id.in_(select(Instance.id).where(search.clause(q))))
-    # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
-    # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
-    query = query.order_by(Task.due_at.asc().nulls_last(), Task.id)
     plain = state == "ready" and role is None and not everything and not mine and instance_id is None \
         and process_key is None and element_id is None and sla_status is None and not (q and search.normalise(q))
     total = sla_counts.work_list_size(uow.session, actor, participating_roles(uow)) if plain else None
-    if not labelled:
-        return paginate(uow, query, page, per_page, total)
-    # The page's steps with their cases' number and applicant in one statement (a join on the
-    # case's key), the total from the tallies or counted from the steps alone.
     _check_page(page, per_page)
-    total = count(uow, query) if total is None else total
-    if (page - 1) * per_page >= total:
-        return Page([], total, page, per_page, labels={})
-    rows = uow.session.execute(query.add_columns(Instance.number, Instance.applicant_name)
-                               .join(Instance, Instance.id == Task.instance_id)
-                               .limit(per_page).offset((page - 1) * per_page)).all()
-    return Page([row[0] for row in rows], total, page, per_page,
-                labels={row[0].instance_id: (row[1], row[2]) for row in rows})
+    if ways:
+        total = count(uow, query.where(or_(*ways))) if total is None else total
+    else:
+        total = count(uow, query) if total is None else total
+    if (page - 1) * per_page >= total:  # nothing there: no walk of the index looking for it
+        return Page([], total, page, per_page, labels={} if labelled else None)
+    # Due first, undated last; NULLS LAST rather than "due_at IS NULL" so that a role's page is a
+    # walk along ix_tasks_state_role_due instead of a sort of every ready task the role has.
+    order = (Task.due_at, Task.id)
+    if ways:
+        where = query.whereclause
+        ids = page_ids(uow, [and_(where, way) if where is not None else way for way in ways], order,
+                       (page - 1) * per_page, per_page)
+        query = select(Task).where(Task.id.in_(ids))
+    else:
+        query = query.order_by(Task.due_at.asc().nulls_last(), Task.id).limit(per_page).offset((page - 1) * per_page)
+    if labelled:  # the page's steps with their cases' number and applicant in one statement
+        rows = uow.session.execute(query.add_columns(Instance.number, Instance.applicant_name)
+                                   .join(Instance, Instance.id == Task.instance_id)).all()
+        tasks, labels = [row[0] for row in rows], {row[0].instance_id: (row[1], row[2]) for row in rows}
+    else:
+        tasks, labels = list(uow.session.scalars(query)), None
+    if ways:
+        position = {task_id: i for i, task_id in enumerate(ids)}
+        tasks.sort(key=lambda task: position[task.id])
+    return Page(tasks, total, page, per_page, labels=labels)
 
 
 def get_task(uow: UnitOfWork, actor: Actor, task_id: int) -> Task:

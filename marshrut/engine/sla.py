@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, union_all
 
-from marshrut.engine import definitions, sla_counts
+from marshrut.engine import definitions, queries, sla_counts
 from marshrut.engine.models import Instance, Task
 from marshrut.engine.store import UnitOfWork
 
@@ -40,7 +40,7 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
     """A page of :func:`overdue` (``per_page=None``: everything), oldest due first, with the totals.
 
     The page's ids come from each condition of :func:`_late_tasks_at` / :func:`_late_cases_at`
-    walked in its index's order and stopped after the page (:func:`_page_ids`), then the rows are
+    walked in its index's order and stopped after the page (:func:`engine.queries.page_ids`), then the rows are
     read by id: the answer costs the page, not every late task of the department. The totals at
     ``now`` (default: ``moment`` is now) or later come from the tallies; before it, from
     counting the rows.
@@ -50,7 +50,7 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
         total_tasks, total_instances = sla_counts.late_totals(sla_counts.snapshot(uow.session, moment))
     halves = _late_tasks_at(moment)
     skip = 0 if per_page is None else (page - 1) * per_page
-    ids = [] if tallied and skip >= total_tasks else _page_ids(
+    ids = [] if tallied and skip >= total_tasks else queries.page_ids(
         uow, halves, (Task.due_at, Task.created_at, Task.id), skip, per_page)
     rows = {t.id: t for t in uow.session.scalars(select(Task).where(Task.id.in_(ids)))} if ids else {}
     tasks = [rows[i] for i in ids]
@@ -58,7 +58,7 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
         total_tasks = len(tasks) if per_page is None else sum(
             uow.session.scalar(select(func.count()).select_from(Task).where(half)) or 0 for half in halves)
     case_halves = _late_cases_at(moment)
-    case_ids = [] if tallied and skip >= total_instances else _page_ids(
+    case_ids = [] if tallied and skip >= total_instances else queries.page_ids(
         uow, case_halves, (Instance.target_due, Instance.id), skip, per_page)
     found = {i.id: i for i in uow.session.scalars(select(Instance).where(Instance.id.in_(case_ids)))} if case_ids else {}
     instances = [(found[i], _broken(found[i], moment)) for i in case_ids]
@@ -66,22 +66,6 @@ def overdue_page(uow: UnitOfWork, moment: datetime, page: int = 1, per_page: int
         total_instances = len(instances) if per_page is None else sum(
             uow.session.scalar(select(func.count()).select_from(Instance).where(half)) or 0 for half in case_halves)
     return OverduePage(tasks, instances, total_tasks, total_instances)
-
-
-def _page_ids(uow: UnitOfWork, conditions: tuple[Any, ...], order: tuple[Any, ...], skip: int,
-              limit: int | None) -> list[int]:
-    """Ids of one page of the rows meeting any of the disjoint ``conditions``, in ``order`` (its
-    last column the id; missing dates last). Each condition is asked for the first skip + limit
-    rows in its own ORDER BY … LIMIT, which the database answers by walking an index and
-    stopping; a UNION ALL under one ORDER BY was planned as "read every late row, then sort" —
-    and at a million cases as a walk of every running case (3 s)."""
-    rows: list[Any] = []
-    for condition in conditions:
-        query = select(*order).where(condition).order_by(*(column.asc().nulls_last() for column in order))
-        rows += uow.session.execute(query if limit is None else query.limit(skip + limit)).all()
-    rows.sort(key=lambda row: tuple((value is None, value if value is not None else 0) for value in row))
-    chosen = rows[skip:] if limit is None else rows[skip:skip + limit]
-    return [row[-1] for row in chosen]
 
 
 def _from_tallies(moment: datetime, now: datetime | None) -> bool:

@@ -2,7 +2,7 @@
 
 from tests.api.conftest import Http, problem
 from tests.api.test_address_aid_http import do_step, hold_the_meeting, register, walk_to_committee
-from tests.walks import APPLICATION
+from tests.walks import ADDRESS_AID_STEPS, APPLICATION
 
 
 def at_payment_registers(api: Http) -> int:
@@ -56,3 +56,27 @@ def test_an_empty_a_too_long_or_a_foreign_step_comment_is_refused_with_the_field
         errors = problem(clerk.post(f"/process-instances/{case_id}/comments", 422, json=body), 422)["errors"]
         assert [e["path"] for e in errors] == [path], body
     assert clerk.get(f"/process-instances/{case_id}/comments").json["items"] == []
+
+
+def test_a_list_of_own_steps_and_participations_is_paged_by_due_date_each_step_once(api):
+    # programs_head records the committee's decision (В) and takes part in the payment registers (У):
+    # the two ways a step is theirs are read apart and merged into one page order.
+    participating, own, also_own = walk_to_committee(api), walk_to_committee(api), walk_to_committee(api)
+    api.set_clock("2026-02-18T09:00:00+02:00")
+    assert api.tick()["timers_fired"] == 3  # the cases' meetings: all at «record_committee_decision»
+    head = api.as_("programs_head")
+    task = head.task_in(participating, "record_committee_decision")
+    head.post(f"/tasks/{task['id']}/claim")
+    head.complete(task["id"], ADDRESS_AID_STEPS["record_committee_decision"])
+    whole = head.get("/tasks", query={"per_page": 50}).json
+    assert whole["total"] == 3
+    assert sorted((t["instance_id"], t["element_id"], t["participation"]) for t in whole["items"]) == sorted(
+        [(participating, "prepare_payment_registers", True), (own, "record_committee_decision", False),
+         (also_own, "record_committee_decision", False)])
+    dues = [t["due_at"] for t in whole["items"]]
+    assert dues == sorted(dues)
+
+    pages = [head.get("/tasks", query={"per_page": 1, "page": n}).json for n in (1, 2, 3, 4)]
+    assert [p["total"] for p in pages] == [3, 3, 3, 3]
+    assert [t["id"] for p in pages for t in p["items"]] == [t["id"] for t in whole["items"]]
+    assert pages[3]["items"] == []
