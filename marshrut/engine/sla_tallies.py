@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 #: The bucket of a missing date: an hour no clock reaches, so the row is never late.
 NEVER = 99_999_999
@@ -299,6 +299,33 @@ def compact(connection: Connection) -> int:
         connection.execute(text(f"DELETE FROM {CHANGES} WHERE id <= :upto"), {"upto": upto})
     connection.execute(text(f"DELETE FROM {TALLIES} WHERE amount = 0"))
     return int(folded or 0)
+
+
+#: How often the worker vacuums the tally tables (PostgreSQL), as autovacuum's default naptime.
+VACUUM_EVERY_S = 60
+
+
+def vacuum(engine: Engine) -> bool:
+    """PostgreSQL: VACUUM both tally tables unless the changes were vacuumed (here or by
+    autovacuum) within :data:`VACUUM_EVERY_S`; returns whether it did.
+
+    The changes are a queue every pass empties and every view reads, and the tallies a few
+    thousand rows every pass updates: their dead rows pile up until a vacuum, and autovacuum may
+    be off, or busy for hours with the big tables after a bulk load. Measured at a million cases
+    with autovacuum off: 429,260 dead changes after a day's worker backlog made a work list's
+    count 12.7 ms instead of 0.55 ms. SQLite reuses a deleted row's page: nothing to do.
+    """
+    if engine.dialect.name != "postgresql":
+        return False
+    with engine.connect() as connection:
+        recent = connection.execute(text(
+            "SELECT GREATEST(last_vacuum, last_autovacuum) > now() - make_interval(secs => :every) "
+            f"FROM pg_stat_user_tables WHERE relid = CAST('{CHANGES}' AS regclass)"), {"every": VACUUM_EVERY_S}).scalar()
+    if recent:
+        return False
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:  # VACUUM runs outside a transaction
+        connection.execute(text(f"VACUUM {CHANGES}, {TALLIES}"))
+    return True
 
 
 def hour_of(moment: datetime) -> int:

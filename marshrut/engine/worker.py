@@ -40,6 +40,8 @@ class PassResult:
     emails: int = 0
     forecasts: int = 0
     tally_changes: int = 0
+    #: The tally tables were vacuumed (PostgreSQL, at most once a minute: sla_tallies.vacuum).
+    vacuumed: bool = False
     #: Work was left for the next pass (a batch was full): it starts at once, without the pause.
     backlog: bool = False
 
@@ -95,6 +97,7 @@ def run_pass(db: Database, settings: Settings, batch: int = 200, rounds: int = 1
         result.emails = alerts.send_pending_emails(db, settings, ctx)
     with db.engine.begin() as connection:  # the day's changes folded in, so the views read few rows
         result.tally_changes = sla_tallies.compact(connection)
+    result.vacuumed = sla_tallies.vacuum(db.engine)
     return result
 
 
