@@ -123,6 +123,13 @@ def test_the_real_server_answers_health_auth_and_walks_the_first_steps_of_an_add
                             headers={"Content-Type": "application/json"})
     assert malformed.headers["Content-Type"].startswith("application/problem+json")
 
+    # SPEC §8: personal data is seen by the case's roles and managers, not by whoever reads the
+    # server's log (SpiffWorkflow logs every step's data at INFO, the level the service runs at).
+    written = server.log.read_text(encoding="utf-8", errors="replace")
+    assert "register_application" in written or "task_completed" in written  # the walk was logged
+    for personal in (APPLICATION["surname"], APPLICATION["iban"], APPLICATION["phone"]):
+        assert personal not in written, personal
+
 
 def json_lines(log: Path) -> list[dict[str, Any]]:
     """The server's log as JSON objects (every line it writes is one)."""
