@@ -159,3 +159,24 @@ def test_the_worker_stores_the_day_s_durations_once_and_requests_read_that_row(w
         keys = list(uow.session.scalars(select(Setting.key).where(Setting.key.like("step_history:address_aid:%"))))
         assert keys == ["step_history:address_aid:2026-02-03"]
         assert forecast.observed_durations(uow, "address_aid", ctx.now(), ctx.calendar) == {}
+
+
+def test_before_the_worker_stores_the_day_s_durations_requests_read_the_previous_day_s(walker):
+    """A request never runs the history's aggregate (~30 s at a million cases) while a stored
+    day exists: after midnight, until the worker's pass, yesterday's figures serve."""
+    from sqlalchemy import delete
+
+    parent = walker.start("address_aid", APPLICATION)
+    add_history(walker, parent, ["register_application"], [timedelta(hours=5)] * 20, kyiv("2026-01-20 12:00"))
+    walker.tick()  # stores 2 Feb
+    with operation(walker.db, walker.settings) as (uow, _ctx):
+        uow.session.execute(delete(Task).where(Task.completed_by == "history"))  # computed now, it would be {}
+        uow.commit()
+    forecast.clear_history_cache()
+    walker.at(kyiv("2026-02-03 00:01"))  # the next day, before the worker's pass
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        assert forecast.observed_durations(uow, "address_aid", ctx.now(), ctx.calendar) == {"register_application": timedelta(hours=5)}
+    walker.tick()  # the worker stores 3 Feb, from the rows as they are now
+    forecast.clear_history_cache()
+    with operation(walker.db, walker.settings) as (uow, ctx):
+        assert forecast.observed_durations(uow, "address_aid", ctx.now(), ctx.calendar) == {}
