@@ -37,12 +37,15 @@ from werkzeug.security import generate_password_hash
 from bench import floor, generate, scale
 from bench.common import Caller, HttpSession, latency_stats, log, serve, set_clock
 from bench.samples import STEPS
-from marshrut.engine import worker
+from marshrut.engine import case_sync, worker
 from marshrut.engine.config import PROJECT_ROOT, Settings
+from marshrut.engine.operation import operation
 from marshrut.engine.store import Database
 
 MANAGER_VIEWS = ("/sla/summary", "/sla/steps", "/process-instances?sla=breached")
 WORKER_INTERVAL_S = 5.0
+SERVER_SETTINGS = ("shared_buffers", "work_mem", "maintenance_work_mem", "max_wal_size", "checkpoint_timeout",
+                   "autovacuum", "effective_cache_size")
 
 
 class MemoryWatch(threading.Thread):
@@ -219,8 +222,20 @@ def measure(url: str, workers: int, clients: int, count: int, seconds: float, se
         connection.execute(text("UPDATE users SET password_hash = :hash WHERE login = 'manager'"),
                            {"hash": generate_password_hash("bench")})
         open_cases = connection.execute(text("SELECT COUNT(*) FROM process_instances WHERE status = 'running'")).scalar()
+        server_settings = dict(connection.execute(text(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(:names)"),
+            {"names": list(SERVER_SETTINGS)}).all()) if db.engine.dialect.name == "postgresql" else {}
     set_clock(db, generate.NOW)
-    report: dict[str, Any] = {"open_cases": open_cases, "workers": workers}
+    # The day's step history, as the worker stores it on its first pass after midnight (the
+    # generator leaves none; the forecasts of every completion read it).
+    started = time.perf_counter()
+    with operation(db, settings) as (uow, ctx):
+        case_sync.store_step_history(uow, ctx)
+        uow.commit()
+    history_s = round(time.perf_counter() - started, 1)
+    # The server's settings the figures depend on (autovacuum may be off on a CI machine).
+    report: dict[str, Any] = {"open_cases": open_cases, "workers": workers, "postgresql": server_settings,
+                              "step_history_stored_s": history_s}
     log_dir = PROJECT_ROOT / "bench" / "results" / "logs"
     with serve(url, workers, log_dir) as server:
         memory = MemoryWatch(server.process.pid)
