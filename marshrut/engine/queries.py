@@ -116,12 +116,12 @@ _PARTICIPATING_KEY = (sla_counts.CACHED, "participating_roles")  # forgotten whe
 WITH_PARTICIPANTS = func.length(Task.participant_roles) > literal_column("2")
 
 
-def _acts_or_takes_part(uow: UnitOfWork, actor: Actor) -> tuple[Any, ...]:
+def _acts_or_takes_part(uow: UnitOfWork, actor: Actor, taking_part: frozenset[str] | None = None) -> tuple[Any, ...]:
     """SQL, as separate conditions a page is read by (:func:`page_ids`): the tasks of each of
     the actor's roles (a walk along ix_tasks_state_role_due), and the steps with participants
-    they take part in (only roles some step has as participants are looked for; a walk along
-    ix_tasks_participating)."""
-    taking_part = sorted(actor.roles & participating_roles(uow))
+    they take part in (a walk along ix_tasks_participating), looked for only for the roles
+    ``taking_part`` (by default: those some deployed step has as participants)."""
+    taking_part = sorted(actor.roles & (participating_roles(uow) if taking_part is None else taking_part))
     ways = [Task.role == role for role in sorted(actor.roles)]
     if taking_part:
         ways.append(and_(WITH_PARTICIPANTS, or_(*[Task.participant_roles.like(f"%,{r},%") for r in taking_part])))
@@ -155,10 +155,15 @@ def list_tasks(
         query = query.where(Task.state == state)
     if role is not None:
         query = query.where(Task.role == role)
+    plain = state == "ready" and role is None and not everything and not mine and instance_id is None \
+        and process_key is None and element_id is None and sla_status is None and not (q and search.normalise(q))
+    total: int | None = None
+    if plain:  # a person's own open list: its size, and the roles it takes part with, from the tallies
+        total, taking_part = sla_counts.work_list_size(uow.session, actor)
     if role is not None or everything:
         query = query if actor.oversees else query.where(_involves(actor))
     else:
-        ways = _acts_or_takes_part(uow, actor)
+        ways = _acts_or_takes_part(uow, actor, taking_part if plain else None)
         query = query.where(_for_provider(actor))
         if len(ways) == 1:  # one role, taking part in nothing: its page is one walk, read with its labels
             query, ways = query.where(ways[0]), ()
@@ -174,9 +179,6 @@ def list_tasks(
         query = query.where(task_sla_clause(sla_status, now))
     if q is not None and search.normalise(q):  # the steps of the cases the query names (engine.search)
         query = query.where(Task.instance_id.in_(select(Instance.id).where(search.clause(q))))
-    plain = state == "ready" and role is None and not everything and not mine and instance_id is None \
-        and process_key is None and element_id is None and sla_status is None and not (q and search.normalise(q))
-    total = sla_counts.work_list_size(uow.session, actor, participating_roles(uow)) if plain else None
     _check_page(page, per_page)
     if ways:
         total = count(uow, query.where(or_(*ways))) if total is None else total

@@ -122,19 +122,22 @@ def cases_with_sla(found: Snapshot, status: str, process_key: str | None = None)
                        and _list_status(element_id, date < found.moment) == status)
 
 
-def work_list_size(session: Session, actor: Any, participating: frozenset[str]) -> int:
+def work_list_size(session: Session, actor: Any) -> tuple[int, frozenset[str]]:
     """How many open steps a person's own task list holds (``queries.list_tasks`` unfiltered):
-    the steps of their roles and, for the roles some step has as participants, the steps they
-    take part in; a provider's user sees the unbound ones and their organisation's."""
-    taking_part = actor.roles & participating
-    count = 0
+    the steps of their roles and the steps they take part in; a provider's user sees the
+    unbound ones and their organisation's. And which of their roles some open step has as a
+    participant (У): the list walks the steps taken part in only for those."""
+    count, taking_part = 0, set()
     for s in read_sums(session.connection(), ("who",), datetime.min.replace(tzinfo=timezone.utc)):
         role, provider, participants = s.element_id.split("|", 2)
         if provider and provider != actor.provider_id:
             continue
-        if role in actor.roles or any(f",{r}," in participants for r in taking_part):
+        part_of = {r for r in actor.roles if f",{r}," in participants}
+        if role in actor.roles or part_of:
             count += s.amount
-    return count
+        if s.amount > 0:
+            taking_part |= part_of
+    return count, frozenset(taking_part)
 
 
 def _list_status(case_class: str, date_passed: bool) -> str:
